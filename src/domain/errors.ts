@@ -1,0 +1,92 @@
+/**
+ * One error family for every outcome a caller must handle. `kind` decides the HTTP status
+ * (src/http/errorMapping.ts); `code` is the stable, machine-readable name.
+ */
+export type ErrorKind =
+  | 'validation'
+  | 'not_found'
+  | 'rule_violated'
+  | 'conflict'
+  | 'precondition_failed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'unavailable';
+
+export class ChronicleError extends Error {
+  readonly kind: ErrorKind;
+  readonly code: string;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(kind: ErrorKind, code: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.kind = kind;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ValidationError extends ChronicleError {
+  readonly issues: readonly ValidationIssue[];
+  constructor(message: string, issues: readonly ValidationIssue[] = []) {
+    super('validation', 'VALIDATION_FAILED', message, issues.length > 0 ? { issues } : undefined);
+    this.issues = issues;
+  }
+}
+
+export class NotFoundError extends ChronicleError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('not_found', code, message, details);
+  }
+}
+
+/** A business rule refused the command: the request was well formed but not allowed now. */
+export class RuleViolatedError extends ChronicleError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('rule_violated', code, message, details);
+  }
+}
+
+/** The stream moved on between read and append (optimistic concurrency). */
+export class ConcurrencyError extends ChronicleError {
+  readonly streamId: string;
+  readonly expectedRevision: string;
+  readonly actualRevision: string;
+  constructor(streamId: string, expectedRevision: string, actualRevision: string) {
+    super('conflict', 'CONCURRENCY_CONFLICT', `stream ${streamId} is at revision ${actualRevision}, expected ${expectedRevision}`, {
+      streamId,
+      expectedRevision,
+      actualRevision,
+    });
+    this.streamId = streamId;
+    this.expectedRevision = expectedRevision;
+    this.actualRevision = actualRevision;
+  }
+}
+
+/** The caller pinned a revision with If-Match and the stream is elsewhere. */
+export class PreconditionFailedError extends ChronicleError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('precondition_failed', 'PRECONDITION_FAILED', message, details);
+  }
+}
+
+/** A store could not be reached; the caller may retry. Never means "wrote half". */
+export class UnavailableError extends ChronicleError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('unavailable', 'STORE_UNAVAILABLE', message, details);
+  }
+}
+
+export const isChronicleError = (e: unknown): e is ChronicleError => e instanceof ChronicleError;
+export const isValidationError = (e: unknown): e is ValidationError => e instanceof ValidationError;
+export const isNotFoundError = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
+export const isRuleViolatedError = (e: unknown): e is RuleViolatedError => e instanceof RuleViolatedError;
+export const isConcurrencyError = (e: unknown): e is ConcurrencyError => e instanceof ConcurrencyError;
+export const isPreconditionFailedError = (e: unknown): e is PreconditionFailedError => e instanceof PreconditionFailedError;
+export const isUnavailableError = (e: unknown): e is UnavailableError => e instanceof UnavailableError;

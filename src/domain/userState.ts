@@ -1,0 +1,45 @@
+import { assertNever } from './decider.ts';
+import type { UserEvent } from './userEvents.ts';
+
+export type UserStatus = 'active' | 'suspended';
+
+export type UserState =
+  | { readonly status: 'unregistered' }
+  | {
+      readonly status: UserStatus;
+      readonly userId: string;
+      readonly email: string;
+      readonly emailVerified: boolean;
+      readonly displayName: string;
+      readonly registeredAt: string;
+    };
+
+export type RegisteredUser = Exclude<UserState, { status: 'unregistered' }>;
+
+export const initialUserState = (): UserState => ({ status: 'unregistered' });
+
+export const isRegistered = (state: UserState): state is RegisteredUser => state.status !== 'unregistered';
+
+export const evolveUser = (state: UserState, event: UserEvent): UserState => {
+  switch (event.type) {
+    case 'UserRegistered':
+      return {
+        status: 'active',
+        userId: event.data.userId,
+        email: event.data.email,
+        emailVerified: false,
+        displayName: event.data.displayName,
+        registeredAt: event.data.registeredAt,
+      };
+    case 'EmailChanged':
+      return isRegistered(state) ? { ...state, email: event.data.email, emailVerified: event.data.verified } : state;
+    case 'EmailVerified':
+      return isRegistered(state) && state.email === event.data.email ? { ...state, emailVerified: true } : state;
+    case 'UserSuspended':
+      return isRegistered(state) ? { ...state, status: 'suspended' } : state;
+    case 'UserReactivated':
+      return isRegistered(state) ? { ...state, status: 'active' } : state;
+    default:
+      return assertNever(event);
+  }
+};
