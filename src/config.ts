@@ -1,0 +1,148 @@
+import path from 'node:path';
+
+/**
+ * The one place that reads the environment. Everything has a default that works locally;
+ * a bad value fails at start with a message naming the variable.
+ */
+export type EventStoreConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'eventstoredb'; readonly connectionString: string };
+
+export type ReadModelsConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'redis'; readonly url: string };
+
+export interface RetryConfig {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Bound on the total time spent retrying one operation. */
+  readonly maxElapsedMs: number;
+}
+
+export interface ProjectorConfig {
+  readonly batchSize: number;
+  readonly batchMaxWaitMs: number;
+  /** Backpressure: events taken from the source and not yet acknowledged. */
+  readonly maxInFlight: number;
+  readonly healthPort: number;
+  readonly shutdownTimeoutMs: number;
+  readonly retry: RetryConfig;
+  /** Persistent-subscription group settings (EventStoreDB). */
+  readonly subscription: {
+    readonly groupName: string;
+    readonly bufferSize: number;
+    readonly readBatchSize: number;
+    readonly checkpointAfterMs: number;
+    readonly maxRetryCount: number;
+    readonly messageTimeoutMs: number;
+  };
+  /** SQLite source: how often to look for new events when caught up. */
+  readonly pollIntervalMs: number;
+}
+
+export interface HttpConfig {
+  /** Bound on a query's wait for the read model to reach a consistency token. */
+  readonly consistencyWaitMs: number;
+  readonly maxBodyBytes: number;
+  /** Attempts of a command whose append lost a concurrency race (without If-Match). */
+  readonly commandMaxAttempts: number;
+}
+
+export interface Config {
+  readonly dataDir: string;
+  readonly eventStore: EventStoreConfig;
+  readonly readModels: ReadModelsConfig;
+  /** Read models live under `rm:v<N>:` (Redis) so a rebuild can build the next version beside this one. */
+  readonly readModelVersion: number;
+  readonly projector: ProjectorConfig;
+  readonly http: HttpConfig;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const readString = (env: Env, name: string): string | undefined => {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+};
+
+const readInt = (env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+};
+
+const readUrl = (env: Env, name: string, protocols: readonly string[]): string | undefined => {
+  const raw = readString(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  return raw;
+};
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export const loadConfig = (env: Env = process.env): Config => {
+  const dataDir = path.resolve(readString(env, 'DATA_DIR') ?? '.data');
+  const esdb = readUrl(env, 'EVENTSTORE_CONNECTION_STRING', ['esdb:', 'esdb+discover:', 'kurrentdb:', 'kurrentdb+discover:', 'kdb:', 'kdb+discover:']);
+  const redis = readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const logLevel = readString(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const bufferSize = readInt(env, 'PROJECTOR_SUBSCRIPTION_BUFFER_SIZE', 2000, 1, 100_000);
+  const readBatchSize = readInt(env, 'PROJECTOR_SUBSCRIPTION_READ_BATCH_SIZE', 500, 1, 100_000);
+  // EventStoreDB delivers nothing when readBatchSize >= bufferSize (KurrentDB #1313).
+  if (readBatchSize >= bufferSize)
+    throw new ConfigError('PROJECTOR_SUBSCRIPTION_READ_BATCH_SIZE', `must be below PROJECTOR_SUBSCRIPTION_BUFFER_SIZE (${bufferSize})`);
+
+  return Object.freeze({
+    dataDir,
+    eventStore: esdb ? { kind: 'eventstoredb', connectionString: esdb } : { kind: 'sqlite', path: path.join(dataDir, 'events.sqlite') },
+    readModels: redis ? { kind: 'redis', url: redis } : { kind: 'sqlite', path: path.join(dataDir, 'read-models.sqlite') },
+    readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),
+    projector: {
+      batchSize: readInt(env, 'PROJECTOR_BATCH_SIZE', 1000, 1, 100_000),
+      batchMaxWaitMs: readInt(env, 'PROJECTOR_BATCH_MAX_WAIT_MS', 50, 0, 60_000),
+      maxInFlight: readInt(env, 'PROJECTOR_MAX_IN_FLIGHT', 10_000, 1, 1_000_000),
+      healthPort: readInt(env, 'PROJECTOR_HEALTH_PORT', 9464, 0, 65_535),
+      shutdownTimeoutMs: readInt(env, 'PROJECTOR_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+      retry: {
+        baseDelayMs: readInt(env, 'PROJECTOR_RETRY_BASE_DELAY_MS', 100, 1, 60_000),
+        maxDelayMs: readInt(env, 'PROJECTOR_RETRY_MAX_DELAY_MS', 5_000, 1, 600_000),
+        maxElapsedMs: readInt(env, 'PROJECTOR_RETRY_MAX_ELAPSED_MS', 30_000, 1, 3_600_000),
+      },
+      subscription: {
+        groupName: readString(env, 'PROJECTOR_GROUP') ?? 'chronicle-read-models',
+        bufferSize,
+        readBatchSize,
+        checkpointAfterMs: readInt(env, 'PROJECTOR_SUBSCRIPTION_CHECKPOINT_AFTER_MS', 1000, 0, 600_000),
+        maxRetryCount: readInt(env, 'PROJECTOR_SUBSCRIPTION_MAX_RETRY_COUNT', 10, 0, 1000),
+        messageTimeoutMs: readInt(env, 'PROJECTOR_SUBSCRIPTION_MESSAGE_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+      },
+      pollIntervalMs: readInt(env, 'PROJECTOR_POLL_INTERVAL_MS', 100, 1, 60_000),
+    },
+    http: {
+      consistencyWaitMs: readInt(env, 'CONSISTENCY_WAIT_MS', 2_000, 0, 29_000),
+      maxBodyBytes: readInt(env, 'MAX_BODY_BYTES', 16 * 1024, 64, 6 * 1024 * 1024),
+      commandMaxAttempts: readInt(env, 'COMMAND_MAX_ATTEMPTS', 5, 1, 50),
+    },
+    logLevel: logLevel as Config['logLevel'],
+  } satisfies Config);
+};
