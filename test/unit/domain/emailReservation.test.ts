@@ -1,0 +1,29 @@
+import { describe, it } from 'vitest';
+import { emailReservationDecider, type EmailReservationCommand, type EmailReservationEvent } from '#domain/emailReservation';
+import { deciderSpecification } from '#test/support/deciderSpecification';
+
+const spec = deciderSpecification(emailReservationDecider);
+const now = new Date('2026-11-27T10:00:00.000Z');
+const at = now.toISOString();
+const reserve = (userId: string): EmailReservationCommand => ({ type: 'ReserveEmail', data: { userId }, metadata: { now } });
+const release = (userId: string): EmailReservationCommand => ({ type: 'ReleaseEmail', data: { userId }, metadata: { now } });
+const reservedBy = (userId: string): EmailReservationEvent => ({ type: 'EmailReserved', data: { userId, reservedAt: at } });
+const releasedBy = (userId: string): EmailReservationEvent => ({ type: 'EmailReleased', data: { userId, releasedAt: at } });
+
+describe('email reservation', () => {
+  describe('when free', () => {
+    it('reserves for the first user', () => spec.given([]).when(reserve('u1')).then([reservedBy('u1')]));
+    it('has nothing to release', () => spec.given([]).when(release('u1')).then([]));
+  });
+
+  describe('when held', () => {
+    it('refuses another user', () => spec.given([reservedBy('u1')]).when(reserve('u2')).thenThrows('EMAIL_TAKEN'));
+    it('is a no-op for the holder (a retried command)', () => spec.given([reservedBy('u1')]).when(reserve('u1')).then([]));
+    it('is released by the holder', () => spec.given([reservedBy('u1')]).when(release('u1')).then([releasedBy('u1')]));
+    it('is not released by someone else', () => spec.given([reservedBy('u1')]).when(release('u2')).then([]));
+  });
+
+  describe('when released', () => {
+    it('can be reserved by another user', () => spec.given([reservedBy('u1'), releasedBy('u1')]).when(reserve('u2')).then([reservedBy('u2')]));
+  });
+});
