@@ -1,0 +1,17 @@
+import { handleUserCommand } from '#application/handleUserCommand';
+import { commandOptionsOf, commandResponse } from '#http/commandHttp';
+import { httpHandler } from '#http/httpHandler';
+import { changeEmailBody, userPath } from '#http/userSchemas';
+import { getServices, httpStackDeps } from '../src/wiring.ts';
+
+/** POST /users/{id}/email — body `{ email }`, the new address. */
+export const handler = httpHandler(
+  httpStackDeps,
+  { route: 'POST /users/{id}/email', body: 'required', schemas: { path: userPath, body: changeEmailBody } },
+  async (request) => {
+    const options = commandOptionsOf(request);
+    const { commands } = await getServices();
+    const command = { type: 'ChangeEmail', data: { userId: request.path.id, email: request.body.email }, metadata: { now: new Date() } } as const;
+    return commandResponse(await handleUserCommand(commands, command, options));
+  },
+);

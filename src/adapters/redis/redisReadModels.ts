@@ -1,0 +1,123 @@
+import { ErrorReply } from 'redis';
+import { ValidationError } from '#domain/errors';
+import type { UserStatus } from '#domain/userState';
+import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModels, UserPage, UserView } from '#ports/readModels';
+import { APPLY_BATCH_SCRIPT, APPLY_BATCH_SHA, decodeOutcomes, encodeBatch } from './applyBatchScript.ts';
+import { closeRedis, type RedisClient } from './connectRedis.ts';
+import { decodeCursor, encodeCursor, readModelKeys } from './readModelKeys.ts';
+import { translateRedisError } from './redisErrors.ts';
+
+export interface RedisReadModelsOptions {
+  readonly client: RedisClient;
+  /** Read models live under `rm:v<version>:`; a rebuild writes the next version beside the live one. */
+  readonly version: number;
+  /** Whether close() closes the client too (default true); false when the client is shared. */
+  readonly ownsClient?: boolean;
+}
+
+const USER_FIELDS = ['id', 'email', 'displayName', 'status', 'emailVerified', 'registeredAt', 'revision', 'position'] as const;
+
+type Reply = string | null;
+
+const toView = (values: readonly Reply[]): UserView | null => {
+  const [id, email, displayName, status, emailVerified, registeredAt, revision, position] = values;
+  if (!id || email == null || displayName == null || !status || registeredAt == null || !revision || !position) return null;
+  return {
+    id,
+    email,
+    displayName,
+    status: status as UserStatus,
+    emailVerified: emailVerified === '1',
+    registeredAt,
+    revision: BigInt(revision),
+    position: BigInt(position),
+  };
+};
+
+const assertLimit = (limit: number): void => {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a whole number of at least 1', [{ path: 'limit', message: 'invalid limit' }]);
+};
+
+const isNoScript = (error: unknown): boolean => error instanceof ErrorReply && error.message.startsWith('NOSCRIPT');
+
+/** ReadModels on Redis: one Lua script call per batch, one or two round trips per query. */
+export const createRedisReadModels = (options: RedisReadModelsOptions): ReadModels => {
+  const { client } = options;
+  const keys = readModelKeys(options.version);
+
+  const send = async <T>(operation: string, args: readonly string[]): Promise<T> => {
+    try {
+      return await client.sendCommand<T>(args);
+    } catch (error) {
+      throw translateRedisError(error, operation);
+    }
+  };
+
+  const evalApplyBatch = async (argv: readonly string[]): Promise<unknown> => {
+    try {
+      return await client.sendCommand(['EVALSHA', APPLY_BATCH_SHA, '0', ...argv]);
+    } catch (error) {
+      // The script cache is empty after a restart or a SCRIPT FLUSH: load it and go again.
+      if (!isNoScript(error)) throw error;
+      await client.sendCommand(['SCRIPT', 'LOAD', APPLY_BATCH_SCRIPT]);
+      return await client.sendCommand(['EVALSHA', APPLY_BATCH_SHA, '0', ...argv]);
+    }
+  };
+
+  const getUsers = (userIds: readonly string[]): Promise<Array<UserView | null>> =>
+    // Issued in one tick, these go out as one pipeline.
+    Promise.all(userIds.map(async (id) => toView(await send<Reply[]>('getUser', ['HMGET', keys.user(id), ...USER_FIELDS]))));
+
+  return {
+    async applyBatch(events: readonly ProjectedEvent[], checkpoint: bigint | null): Promise<ApplyOutcome[]> {
+      const argv = encodeBatch(keys.prefix, events, checkpoint);
+      try {
+        return decodeOutcomes(await evalApplyBatch(argv), events.length);
+      } catch (error) {
+        throw translateRedisError(error, 'applyBatch');
+      }
+    },
+
+    async getUser(userId: string): Promise<UserView | null> {
+      const [user] = await getUsers([userId]);
+      return user ?? null;
+    },
+
+    async listUsers(query: ListUsersQuery): Promise<UserPage> {
+      assertLimit(query.limit);
+      const from = query.cursor ? `(${decodeCursor(query.cursor)}` : '-';
+      const index = query.status === undefined ? keys.registrationOrder : keys.statusRegistrationOrder(query.status);
+      // One member more than asked tells whether another page follows.
+      const members = await send<string[]>('listUsers', ['ZRANGE', index, from, '+', 'BYLEX', 'LIMIT', '0', String(query.limit + 1)]);
+      const page = members.slice(0, query.limit);
+      const users = await getUsers(page.map((member) => member.slice(member.indexOf(':') + 1)));
+      const last = page.at(-1);
+      return {
+        items: users.filter((u): u is UserView => u !== null),
+        nextCursor: members.length > page.length && last !== undefined ? encodeCursor(last) : null,
+      };
+    },
+
+    async countUsers(status: UserStatus): Promise<number> {
+      return await send<number>('countUsers', ['SCARD', keys.statusSet(status)]);
+    },
+
+    async findUserIdByEmail(email: string): Promise<string | null> {
+      return await send<Reply>('findUserIdByEmail', ['HGET', keys.emailIndex, email]);
+    },
+
+    async getAppliedRevision(streamId: string): Promise<bigint | null> {
+      const revision = await send<Reply>('getAppliedRevision', ['HGET', keys.applied, streamId]);
+      return revision === null ? null : BigInt(revision);
+    },
+
+    async getCheckpoint(): Promise<bigint | null> {
+      const checkpoint = await send<Reply>('getCheckpoint', ['GET', keys.checkpoint]);
+      return checkpoint === null ? null : BigInt(checkpoint);
+    },
+
+    async close(): Promise<void> {
+      if (options.ownsClient ?? true) await closeRedis(client);
+    },
+  };
+};

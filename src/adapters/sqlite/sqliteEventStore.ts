@@ -1,0 +1,176 @@
+import { ConcurrencyError, UnavailableError, ValidationError } from '#domain/errors';
+import type { JsonObject } from '#domain/upcasters';
+import type { AppendResult, EventStore, ExpectedRevision, NewEvent, StoredEvent } from '#ports/eventStore';
+import { openSqliteDatabase, translateSqliteError, type SqliteDatabase, type SqliteStatement } from './sqliteDatabase.ts';
+
+/**
+ * The event log in one SQLite file (the embedded default). The position is the table's
+ * AUTOINCREMENT key, so it only grows; appends run in BEGIN IMMEDIATE transactions, so the
+ * expected-revision check and the insert see the same stream even across processes.
+ */
+export const migrateEventsSchema = (db: SqliteDatabase): void => {
+  db.transaction(() => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position    INTEGER PRIMARY KEY AUTOINCREMENT,
+        id          TEXT    NOT NULL UNIQUE,
+        stream_id   TEXT    NOT NULL,
+        revision    INTEGER NOT NULL,
+        type        TEXT    NOT NULL,
+        data        TEXT    NOT NULL,
+        metadata    TEXT    NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        UNIQUE (stream_id, revision)
+      )`);
+  }).immediate();
+};
+
+/** Columns in the order eventFromRow reads them; statements using it must be raw() and safeIntegers(). */
+export const EVENT_COLUMNS = 'position, id, stream_id, revision, type, data, metadata, recorded_at';
+
+export const eventFromRow = (row: unknown[]): StoredEvent => ({
+  position: row[0] as bigint,
+  id: row[1] as string,
+  streamId: row[2] as string,
+  revision: row[3] as bigint,
+  type: row[4] as string,
+  data: JSON.parse(row[5] as string) as JsonObject,
+  metadata: JSON.parse(row[6] as string) as JsonObject,
+  recordedAt: new Date(Number(row[7] as bigint)),
+});
+
+/** SQL matching stream ids that start with any of `count` prefixes; bind each prefix twice (prefixParameters). */
+export const streamPrefixCondition = (count: number): string =>
+  count === 0 ? '0' : `(${Array.from({ length: count }, () => 'substr(stream_id, 1, length(?)) = ?').join(' OR ')})`;
+
+export const prefixParameters = (prefixes: readonly string[]): string[] => prefixes.flatMap((prefix) => [prefix, prefix]);
+
+const MAX_REVISION = 9_223_372_036_854_775_807n;
+
+/** How ConcurrencyError spells revisions: the keyword, or the decimal revision. */
+const revisionLabel = (revision: ExpectedRevision): string => (typeof revision === 'bigint' ? revision.toString() : revision);
+
+/** SQLite's LIMIT: -1 is no limit. */
+const limitOf = (maxCount: number | undefined): number => {
+  if (maxCount === undefined) return -1;
+  if (!Number.isInteger(maxCount) || maxCount < 0) throw new ValidationError(`maxCount must be a whole number >= 0, got ${maxCount}`);
+  return maxCount;
+};
+
+export const createSqliteEventStore = (options: { readonly path: string }): EventStore => {
+  const db = openSqliteDatabase(options.path);
+  migrateEventsSchema(db);
+
+  const currentRevision = db.prepare('SELECT MAX(revision) FROM events WHERE stream_id = ?').pluck().safeIntegers();
+  const storedById = db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?').raw().safeIntegers();
+  const insert = db
+    .prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .safeIntegers();
+  const readForwards = db
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`)
+    .raw()
+    .safeIntegers();
+  const readBackwards = db
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
+    .raw()
+    .safeIntegers();
+  const head = db.prepare('SELECT MAX(position) FROM events').pluck().safeIntegers();
+  const readAllUnfiltered = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw().safeIntegers();
+  // One statement per number of prefixes, prepared on first use.
+  const readAllFiltered = new Map<number, SqliteStatement>();
+  const readAllWithPrefixes = (count: number): SqliteStatement => {
+    let statement = readAllFiltered.get(count);
+    if (statement === undefined) {
+      statement = db
+        .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position >= ? AND ${streamPrefixCondition(count)} ORDER BY position LIMIT ?`)
+        .raw()
+        .safeIntegers();
+      readAllFiltered.set(count, statement);
+    }
+    return statement;
+  };
+
+  /** The original result when every id is stored, in order, in this stream; null when none is; a conflict otherwise. */
+  const idempotentResult = (streamId: string, events: readonly NewEvent[], expected: ExpectedRevision, current: bigint | null): AppendResult | null => {
+    const found = events.map((event) => storedById.get(event.id) as [string, bigint, bigint] | undefined);
+    if (found.every((row) => row === undefined)) return null;
+    const first = found[0];
+    const last = found[found.length - 1];
+    const consecutive =
+      first !== undefined && found.every((row, index) => row !== undefined && row[0] === streamId && row[1] === first[1] + BigInt(index));
+    if (!consecutive || last === undefined) throw new ConcurrencyError(streamId, revisionLabel(expected), revisionLabel(current ?? 'no_stream'));
+    return { nextRevision: last[1], position: last[2] };
+  };
+
+  const append = db.transaction((streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
+    const current = currentRevision.get(streamId) as bigint | null;
+    const original = idempotentResult(streamId, events, expected, current);
+    if (original !== null) return original;
+
+    const matches =
+      expected === 'any' ||
+      (expected === 'no_stream' && current === null) ||
+      (expected === 'stream_exists' && current !== null) ||
+      (typeof expected === 'bigint' && expected === current);
+    if (!matches) throw new ConcurrencyError(streamId, revisionLabel(expected), revisionLabel(current ?? 'no_stream'));
+
+    const recordedAt = Date.now();
+    let revision = current ?? -1n;
+    let position = 0n;
+    for (const event of events) {
+      revision++;
+      position = insert.run(event.id, streamId, revision, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata), recordedAt)
+        .lastInsertRowid as bigint;
+    }
+    return { nextRevision: revision, position };
+  });
+
+  const run = <T>(work: () => T): T => {
+    if (!db.open) throw new UnavailableError('the SQLite event store is closed');
+    try {
+      return work();
+    } catch (error) {
+      throw translateSqliteError(error);
+    }
+  };
+
+  return {
+    async appendToStream(streamId, events, { expectedRevision }) {
+      if (events.length === 0) throw new ValidationError('an append needs at least one event');
+      if (new Set(events.map((event) => event.id)).size !== events.length) throw new ValidationError('an append cannot repeat an event id');
+      return run(() => append.immediate(streamId, events, expectedRevision));
+    },
+
+    async readStream(streamId, options = {}) {
+      const limit = limitOf(options.maxCount);
+      return run(() => {
+        const rows =
+          options.direction === 'backwards'
+            ? readBackwards.all(streamId, options.fromRevision ?? MAX_REVISION, limit)
+            : readForwards.all(streamId, options.fromRevision ?? 0n, limit);
+        return (rows as unknown[][]).map(eventFromRow);
+      });
+    },
+
+    async readAll(options = {}) {
+      const limit = limitOf(options.maxCount);
+      const from = options.fromPosition ?? 0n;
+      return run(() => {
+        const prefixes = options.streamPrefixes;
+        const rows =
+          prefixes === undefined
+            ? readAllUnfiltered.all(from, limit)
+            : readAllWithPrefixes(prefixes.length).all(from, ...prefixParameters(prefixes), limit);
+        return (rows as unknown[][]).map(eventFromRow);
+      });
+    },
+
+    async headPosition() {
+      return run(() => head.get() as bigint | null);
+    },
+
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+};

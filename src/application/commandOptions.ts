@@ -1,0 +1,29 @@
+import type { EventMetadata } from '#ports/eventStore';
+
+/** Who sent a command and how it relates to others; travels into every event's metadata. */
+export interface CommandOptions {
+  /** The Idempotency-Key when given, else a fresh id: event ids derive from it. */
+  readonly commandId: string;
+  readonly correlationId: string;
+  /** The message that caused this command; defaults to the command itself. */
+  readonly causationId?: string;
+  readonly actor?: string;
+  /** From If-Match: the stream revision the caller saw. A different one answers 412, never a retry. */
+  readonly expectedRevision?: bigint;
+}
+
+export const eventMetadata = (options: CommandOptions, schemaVersion: number, occurredAt: Date): EventMetadata => ({
+  schemaVersion,
+  $correlationId: options.correlationId,
+  $causationId: options.causationId ?? options.commandId,
+  commandId: options.commandId,
+  occurredAt: occurredAt.toISOString(),
+  ...(options.actor === undefined ? {} : { actor: options.actor }),
+});
+
+/** What a command answers: the stream revision now (ETag) and the global position (consistency token). */
+export interface CommandResult {
+  readonly id: string;
+  readonly revision: bigint;
+  readonly position: bigint;
+}

@@ -1,0 +1,164 @@
+import { isConcurrencyError, NotFoundError, PreconditionFailedError } from '#domain/errors';
+import { encodeUserEvent } from '#domain/userEventCodec';
+import type { UserCommand } from '#domain/userCommands';
+import { userDecider } from '#domain/userCommands';
+import type { UserEvent } from '#domain/userEvents';
+import { isRegistered, type UserState } from '#domain/userState';
+import { userStreamId } from '#domain/userValues';
+import type { EventStore, NewEvent } from '#ports/eventStore';
+import { eventMetadata, type CommandOptions, type CommandResult } from './commandOptions.ts';
+import { releaseEmail, reserveEmail } from './emailReservations.ts';
+import { commandEventId } from './eventIds.ts';
+import { retryWithBackoff } from './retryWithBackoff.ts';
+import { expectedRevisionOf, loadUserStream, type LoadedUserStream } from './userStream.ts';
+
+export interface CommandDeps {
+  readonly eventStore: EventStore;
+  /** Attempts of a command whose append lost a concurrency race (config.http.commandMaxAttempts). */
+  readonly maxAttempts: number;
+  /**
+   * Told when a reservation clean-up (compensating release, or freeing the previous address)
+   * could not be written. The command's own outcome stands; the address stays held until
+   * someone releases it, which is safe (never two owners) but worth an alert.
+   */
+  readonly onReservationCleanupFailed?: (error: unknown, context: { readonly userId: string; readonly commandId: string; readonly step: string }) => void;
+}
+
+/** Addresses a command's events claim and give up (uniqueness across users). */
+interface EmailEffects {
+  readonly reserve: string | null;
+  /** Freed once the user's own append succeeded. */
+  readonly releaseAfter: string | null;
+}
+
+// Conflicts between load and append are usually resolved within a few ms; jitter spreads racers apart.
+const CONFLICT_BACKOFF = { baseDelayMs: 5, maxDelayMs: 100, maxElapsedMs: 10_000 } as const;
+
+/**
+ * 1. load the user's stream  2. decide  3. reserve the email (when one is claimed)
+ * 4. append with the revision read  5. compensate or release. A concurrency conflict on the
+ * user's stream is retried from 1 (bounded) unless the caller pinned a revision with If-Match.
+ */
+export const handleUserCommand = async (deps: CommandDeps, command: UserCommand, options: CommandOptions): Promise<CommandResult> => {
+  const pinned = options.expectedRevision !== undefined;
+  const isUserStreamConflict = (error: unknown): boolean => isConcurrencyError(error) && error.streamId === userStreamId(command.data.userId);
+  try {
+    return await retryWithBackoff(
+      () => attemptUserCommand(deps, command, options),
+      { ...CONFLICT_BACKOFF, maxAttempts: deps.maxAttempts },
+      { isTransient: (error) => !pinned && isUserStreamConflict(error) },
+    );
+  } catch (error) {
+    if (pinned && isConcurrencyError(error) && isUserStreamConflict(error))
+      throw new PreconditionFailedError(`user ${command.data.userId} changed while the command ran`, {
+        expectedRevision: String(options.expectedRevision),
+        actualRevision: error.actualRevision,
+      });
+    throw error;
+  }
+};
+
+const attemptUserCommand = async (deps: CommandDeps, command: UserCommand, options: CommandOptions): Promise<CommandResult> => {
+  const stream = await loadUserStream(deps.eventStore, command.data.userId);
+  const earlier = earlierOutcome(stream, command.data.userId, options.commandId);
+  if (earlier !== null) return earlier;
+  requireRevision(stream, command.data.userId, options.expectedRevision);
+  const events = userDecider.decide(command, stream.state);
+  if (events.length === 0) return currentOutcome(stream, command.data.userId);
+  return appendWithReservations(deps, command, options, stream, events, emailEffectsOf(events, stream.state));
+};
+
+/**
+ * The same command id seen again (a retried request with its Idempotency-Key): answer what
+ * the first run answered instead of deciding again, which would fail on rules such as
+ * USER_ALREADY_REGISTERED.
+ */
+const earlierOutcome = (stream: LoadedUserStream, userId: string, commandId: string): CommandResult | null => {
+  const start = stream.stored.findIndex((event) => event.id === commandEventId(commandId, 0));
+  if (start < 0) return null;
+  let last = stream.stored[start];
+  for (let i = start + 1; stream.stored[i]?.id === commandEventId(commandId, i - start); i++) last = stream.stored[i];
+  return last === undefined ? null : { id: userId, revision: last.revision, position: last.position };
+};
+
+const requireRevision = (stream: LoadedUserStream, userId: string, expected: bigint | undefined): void => {
+  if (expected === undefined || stream.revision === expected) return;
+  throw new PreconditionFailedError(`user ${userId} is at revision ${stream.revision ?? 'none'}, If-Match named ${expected}`, {
+    expectedRevision: String(expected),
+    actualRevision: stream.revision === null ? null : String(stream.revision),
+  });
+};
+
+const currentOutcome = (stream: LoadedUserStream, userId: string): CommandResult => {
+  const last = stream.stored.at(-1);
+  if (last === undefined) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, { userId });
+  return { id: userId, revision: last.revision, position: last.position };
+};
+
+const emailEffectsOf = (events: readonly UserEvent[], state: UserState): EmailEffects => {
+  let effects: EmailEffects = { reserve: null, releaseAfter: null };
+  for (const event of events) {
+    if (event.type === 'UserRegistered') effects = { reserve: event.data.email, releaseAfter: null };
+    if (event.type === 'EmailChanged') effects = { reserve: event.data.email, releaseAfter: isRegistered(state) ? state.email : null };
+  }
+  return effects;
+};
+
+const appendWithReservations = async (
+  deps: CommandDeps,
+  command: UserCommand,
+  options: CommandOptions,
+  stream: LoadedUserStream,
+  events: readonly UserEvent[],
+  emails: EmailEffects,
+): Promise<CommandResult> => {
+  const userId = command.data.userId;
+  const now = command.metadata.now;
+  const reservedNow = emails.reserve === null ? false : await reserveEmail(deps, emails.reserve, userId, now, options);
+  let result: CommandResult;
+  try {
+    result = await appendUserEvents(deps.eventStore, stream, userId, events, options, now);
+  } catch (error) {
+    if (reservedNow && emails.reserve !== null) await compensateReservation(deps, emails.reserve, userId, now, options);
+    throw error;
+  }
+  const previous = emails.releaseAfter;
+  if (previous !== null) await cleanUp(deps, userId, options, 'release-previous', () => releaseEmail(deps, previous, userId, now, options, 'release-previous'));
+  return result;
+};
+
+const appendUserEvents = async (
+  eventStore: EventStore,
+  stream: LoadedUserStream,
+  userId: string,
+  events: readonly UserEvent[],
+  options: CommandOptions,
+  now: Date,
+): Promise<CommandResult> => {
+  const newEvents: NewEvent[] = events.map((event, index) => {
+    const encoded = encodeUserEvent(event);
+    return { id: commandEventId(options.commandId, index), type: encoded.type, data: encoded.data, metadata: eventMetadata(options, encoded.schemaVersion, now) };
+  });
+  const appended = await eventStore.appendToStream(stream.streamId, newEvents, { expectedRevision: expectedRevisionOf(stream) });
+  return { id: userId, revision: appended.nextRevision, position: appended.position };
+};
+
+/**
+ * The user's append failed after this command reserved the address: give it back. Unless the
+ * user's stream meanwhile holds that very address (another command of the same user won the
+ * race and relies on the reservation) — then releasing would leave an owner unprotected.
+ */
+const compensateReservation = async (deps: CommandDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<void> =>
+  cleanUp(deps, userId, options, 'compensating-release', async () => {
+    const latest = await loadUserStream(deps.eventStore, userId);
+    if (isRegistered(latest.state) && latest.state.email === email) return;
+    await releaseEmail(deps, email, userId, now, options);
+  });
+
+const cleanUp = async (deps: CommandDeps, userId: string, options: CommandOptions, step: string, run: () => Promise<unknown>): Promise<void> => {
+  try {
+    await run();
+  } catch (error) {
+    deps.onReservationCleanupFailed?.(error, { userId, commandId: options.commandId, step });
+  }
+};

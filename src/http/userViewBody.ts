@@ -1,0 +1,15 @@
+import type { UserView } from '#ports/readModels';
+
+/** The API's user shape (README § API): `position` is internal, the revision travels as a string. */
+export const userViewBody = (view: UserView) => ({
+  id: view.id,
+  email: view.email,
+  displayName: view.displayName,
+  status: view.status,
+  emailVerified: view.emailVerified,
+  registeredAt: view.registeredAt,
+  revision: view.revision.toString(),
+});
+
+/** Tells the caller the read model had not reached its consistency token when the wait ran out. */
+export const staleHeader = (stale: boolean): Record<string, string> => (stale ? { 'x-read-model-stale': 'true' } : {});

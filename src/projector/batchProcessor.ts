@@ -1,0 +1,206 @@
+import { retryWithBackoff, type BackoffPolicy } from '#application/retryWithBackoff';
+import { projectStoredEvent } from '#application/userProjection';
+import { isUnavailableError } from '#domain/errors';
+import type { DeliveredEvent, EventSubscription } from '#ports/eventSource';
+import type { StoredEvent } from '#ports/eventStore';
+import type { ProjectedEvent, ReadModelWriter } from '#ports/readModels';
+import type { Logger } from './projectorLogger.ts';
+import type { ProjectorMetrics } from './projectorMetrics.ts';
+import type { Watermark } from './watermark.ts';
+
+export interface BatchProcessorDeps {
+  readonly readModels: ReadModelWriter;
+  readonly watermark: Watermark;
+  readonly metrics: ProjectorMetrics;
+  readonly logger: Logger;
+  readonly retry: BackoffPolicy;
+  /** A gap event delivered this many times already is parked: its predecessor is not coming. */
+  readonly maxRetryCount: number;
+  readonly project?: (event: StoredEvent) => ProjectedEvent;
+  readonly isTransient?: (error: unknown) => boolean;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface BatchProcessor {
+  /** Projects, writes (one applyBatch), then acks or nacks every event of the batch. */
+  process(subscription: EventSubscription, batch: readonly DeliveredEvent[], signal?: AbortSignal): Promise<void>;
+  /** Writes the watermark on its own when it moved past the last checkpoint written. */
+  flushCheckpoint(signal?: AbortSignal): Promise<void>;
+  /** True when the watermark is ahead of the checkpoint written (worth a flush when idle). */
+  checkpointBehind(): boolean;
+  /** The checkpoint known to be stored (set from the read models when subscribing). */
+  checkpoint(): bigint | null;
+  setCheckpoint(checkpoint: bigint | null): void;
+  /** False after a write failed for want of the read-model store, until one succeeds. */
+  readModelsReachable(): boolean;
+}
+
+// Stream → highest revision known applied. Only used to predict which events of a batch will
+// resolve; forgetting it just makes one checkpoint more conservative, so it is bounded by clearing.
+const MAX_KNOWN_STREAMS = 500_000;
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+const inPositionOrder = (events: readonly DeliveredEvent[]): boolean => {
+  for (let i = 1; i < events.length; i++) if (events[i - 1]!.event.position > events[i]!.event.position) return false;
+  return true;
+};
+
+export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor => {
+  const { readModels, watermark, metrics, logger, retry, maxRetryCount } = deps;
+  const project = deps.project ?? projectStoredEvent;
+  const isTransient = deps.isTransient ?? isUnavailableError;
+  const knownApplied = new Map<string, bigint>();
+  let written: bigint | null = null;
+  let reachable = true;
+
+  const remember = (streamId: string, revision: bigint): void => {
+    const known = knownApplied.get(streamId);
+    if (known !== undefined && known >= revision) return;
+    if (known === undefined && knownApplied.size >= MAX_KNOWN_STREAMS) knownApplied.clear();
+    knownApplied.set(streamId, revision);
+  };
+
+  // The checkpoint goes into the same atomic write as the batch, before its outcomes are known.
+  // So it counts an event as resolved only when it cannot be a gap (revision 0, or its
+  // predecessor is known applied or precedes it in this batch); a conservative guess is
+  // corrected by the next write or an idle flush, an optimistic one could never be taken back.
+  const predictCheckpoint = (events: readonly ProjectedEvent[], alsoResolved: readonly bigint[]): bigint | null => {
+    const resolved = new Set<bigint>(alsoResolved);
+    const reachableRevision = new Map<string, bigint>();
+    for (const event of events) {
+      const known = reachableRevision.get(event.streamId) ?? knownApplied.get(event.streamId);
+      if (event.revision === 0n || (known !== undefined && event.revision <= known + 1n)) {
+        resolved.add(event.position);
+        if (known === undefined || event.revision > known) reachableRevision.set(event.streamId, event.revision);
+      }
+    }
+    return watermark.current(resolved);
+  };
+
+  const write = async (events: readonly ProjectedEvent[], checkpoint: bigint | null, signal?: AbortSignal) => {
+    try {
+      const outcomes = await retryWithBackoff(() => readModels.applyBatch(events, checkpoint), retry, {
+        isTransient,
+        signal,
+        ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+        onRetry: (error, attempt, delayMs) => {
+          reachable = false;
+          metrics.retries.inc();
+          logger.warn('read-model write failed, retrying', { attempt, delayMs, error: errorMessage(error) });
+        },
+      });
+      reachable = true;
+      if (checkpoint !== null && (written === null || checkpoint > written)) written = checkpoint;
+      if (written !== null) metrics.checkpoint.set(Number(written));
+      return outcomes;
+    } catch (error) {
+      if (isTransient(error)) reachable = false;
+      throw error;
+    }
+  };
+
+  const park = async (subscription: EventSubscription, delivered: DeliveredEvent, reason: string): Promise<void> => {
+    await subscription.nack([delivered], 'park', reason);
+    watermark.resolve(delivered.event.position);
+    metrics.parked.inc();
+    logger.warn('event parked', { streamId: delivered.event.streamId, revision: delivered.event.revision, type: delivered.event.type, reason });
+  };
+
+  return {
+    async process(subscription, batch, signal) {
+      const ordered = inPositionOrder(batch) ? batch : [...batch].sort((a, b) => (a.event.position < b.event.position ? -1 : 1));
+
+      // 1. project; a throw is poison: parked with the reason, the batch goes on without it
+      const sources: DeliveredEvent[] = [];
+      const projected: ProjectedEvent[] = [];
+      const poison: { delivered: DeliveredEvent; reason: string }[] = [];
+      for (const delivered of ordered) {
+        try {
+          projected.push(project(delivered.event));
+          sources.push(delivered);
+        } catch (error) {
+          poison.push({ delivered, reason: errorMessage(error) });
+        }
+      }
+      for (const { delivered, reason } of poison) await park(subscription, delivered, reason);
+      if (projected.length === 0) return;
+
+      // 2. one atomic write: the changes, each stream's revision, the checkpoint
+      let outcomes;
+      try {
+        outcomes = await write(projected, predictCheckpoint(projected, []), signal);
+      } catch (error) {
+        logger.error('read-model write failed, sending the batch back', { events: sources.length, transient: isTransient(error), error: errorMessage(error) });
+        await subscription.nack(sources, 'retry', `read-model write failed: ${errorMessage(error)}`);
+        return;
+      }
+
+      // 3. ack what is applied or duplicate; a gap goes back until its predecessor is applied
+      const done: DeliveredEvent[] = [];
+      const gaps: DeliveredEvent[] = [];
+      const writtenAt = Date.now();
+      let applied = 0;
+      let duplicates = 0;
+      for (let i = 0; i < sources.length; i++) {
+        const delivered = sources[i]!;
+        const { event } = delivered;
+        switch (outcomes[i]) {
+          case 'applied':
+            applied++;
+            metrics.eventLatency.observe(Math.max(0, writtenAt - event.recordedAt.getTime()) / 1000);
+            remember(event.streamId, event.revision);
+            done.push(delivered);
+            break;
+          case 'duplicate':
+            duplicates++;
+            remember(event.streamId, event.revision);
+            done.push(delivered);
+            break;
+          case 'gap':
+            gaps.push(delivered);
+            break;
+          default:
+            throw new Error(`applyBatch answered ${String(outcomes[i])} for event ${i} of ${sources.length}`);
+        }
+      }
+      if (done.length > 0) await subscription.ack(done);
+      for (const delivered of done) watermark.resolve(delivered.event.position);
+      for (const delivered of gaps) {
+        const reason = `waiting for revision ${delivered.event.revision - 1n} of ${delivered.event.streamId}`;
+        if (delivered.retryCount >= maxRetryCount) {
+          await park(subscription, delivered, `gave up ${reason} after ${delivered.retryCount} retries`);
+        } else {
+          await subscription.nack([delivered], 'retry', reason);
+          metrics.gaps.inc();
+        }
+      }
+
+      // 4. metrics
+      metrics.batches.inc();
+      metrics.batchSize.observe(projected.length);
+      metrics.eventsApplied.inc(applied);
+      if (duplicates > 0) metrics.duplicates.inc(duplicates);
+    },
+
+    async flushCheckpoint(signal) {
+      const mark = watermark.current();
+      if (mark === null || (written !== null && mark <= written)) return;
+      await write([], mark, signal);
+    },
+
+    checkpointBehind() {
+      const mark = watermark.current();
+      return mark !== null && (written === null || mark > written);
+    },
+
+    checkpoint: () => written,
+
+    setCheckpoint(checkpoint) {
+      written = checkpoint;
+      if (checkpoint !== null) metrics.checkpoint.set(Number(checkpoint));
+    },
+
+    readModelsReachable: () => reachable,
+  };
+};

@@ -1,0 +1,50 @@
+import { loadConfig } from '#config';
+import { createProjector } from './createProjector.ts';
+import { openProjectorAdapters } from './projectorAdapters.ts';
+import { createJsonLogger } from './projectorLogger.ts';
+
+/**
+ * The projector process: configuration → adapters → projector, then waits for SIGTERM/SIGINT
+ * (ECS stops tasks with SIGTERM): finish and acknowledge the current batch, close the clients,
+ * exit 0 — or exit 1 if that takes longer than PROJECTOR_SHUTDOWN_TIMEOUT_MS.
+ */
+const config = loadConfig();
+const logger = createJsonLogger(config.logLevel);
+const adapters = await openProjectorAdapters(config, logger);
+const projector = createProjector({
+  source: adapters.source,
+  readModels: adapters.readModels,
+  eventStore: adapters.eventStore,
+  settings: { ...config.projector, maxRetryCount: config.projector.subscription.maxRetryCount },
+  logger,
+});
+
+let shuttingDown = false;
+const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  logger.info('stopping', { signal });
+  const deadline = setTimeout(() => {
+    logger.error('shutdown took too long, exiting', { timeoutMs: config.projector.shutdownTimeoutMs });
+    process.exit(1);
+  }, config.projector.shutdownTimeoutMs);
+  try {
+    await projector.stop();
+    await adapters.close();
+    clearTimeout(deadline);
+    process.exit(0);
+  } catch (error) {
+    logger.error('shutdown failed', { error });
+    process.exit(1);
+  }
+};
+process.once('SIGTERM', (signal) => void shutdown(signal));
+process.once('SIGINT', (signal) => void shutdown(signal));
+
+const { healthPort } = await projector.start();
+logger.info('projector started', {
+  eventStore: config.eventStore.kind,
+  readModels: config.readModels.kind,
+  readModelVersion: config.readModelVersion,
+  healthPort,
+});

@@ -1,0 +1,32 @@
+/** Structured logs: one JSON object per line, so a log shipper can index the fields. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Readonly<Record<string, unknown>>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+// bigint and Error do not survive JSON.stringify on their own.
+const replacer = (_key: string, value: unknown): unknown => {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) return { name: value.name, message: value.message, ...('code' in value ? { code: value.code } : {}) };
+  return value;
+};
+
+export const createJsonLogger = (level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger => {
+  const threshold = RANK[level];
+  const log =
+    (at: LogLevel) =>
+    (message: string, fields: LogFields = {}): void => {
+      if (RANK[at] < threshold) return;
+      write(`${JSON.stringify({ time: new Date().toISOString(), level: at, component: 'projector', message, ...fields }, replacer)}\n`);
+    };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+};
+
+export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

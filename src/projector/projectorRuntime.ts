@@ -1,0 +1,144 @@
+import { fullJitterDelay, sleep, type BackoffPolicy } from '#application/retryWithBackoff';
+import type { EventSource, EventSubscription } from '#ports/eventSource';
+import type { StoredEvent } from '#ports/eventStore';
+import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
+import { createBatchProcessor } from './batchProcessor.ts';
+import { createBatcher, type Batcher } from './batcher.ts';
+import type { Logger } from './projectorLogger.ts';
+import type { ProjectorMetrics } from './projectorMetrics.ts';
+import { createWatermark } from './watermark.ts';
+
+export interface ProjectorRuntimeSettings {
+  readonly batchSize: number;
+  readonly batchMaxWaitMs: number;
+  readonly maxInFlight: number;
+  /** Backoff of read-model writes (bounded) and of resubscribing (unbounded, capped delay). */
+  readonly retry: BackoffPolicy;
+  /** Deliveries after which an event still waiting for its predecessor is parked. */
+  readonly maxRetryCount: number;
+}
+
+export interface ProjectorRuntimeDeps {
+  readonly source: EventSource;
+  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint'>;
+  readonly metrics: ProjectorMetrics;
+  readonly logger: Logger;
+  readonly settings: ProjectorRuntimeSettings;
+  readonly project?: (event: StoredEvent) => ProjectedEvent;
+  readonly isTransient?: (error: unknown) => boolean;
+}
+
+export interface ProjectorStatus {
+  readonly subscribed: boolean;
+  readonly readModelsReachable: boolean;
+}
+
+export interface ProjectorRuntime {
+  /** Runs until stop(): subscribes, and subscribes again whenever the subscription drops. */
+  start(): void;
+  /** Stops taking events, finishes and acknowledges the current batch, writes the checkpoint, closes the subscription. */
+  stop(): Promise<void>;
+  status(): ProjectorStatus;
+  /** The last checkpoint written (or read when subscribing). */
+  checkpoint(): bigint | null;
+}
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRuntime => {
+  const { source, readModels, metrics, logger, settings } = deps;
+  const watermark = createWatermark();
+  const processor = createBatchProcessor({
+    readModels,
+    watermark,
+    metrics,
+    logger,
+    retry: settings.retry,
+    maxRetryCount: settings.maxRetryCount,
+    ...(deps.project === undefined ? {} : { project: deps.project }),
+    ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),
+  });
+  const stopping = new AbortController();
+  let subscribed = false;
+  let checkpointReadable = true;
+  let batcher: Batcher | null = null;
+  let running: Promise<void> | null = null;
+
+  const consume = async (subscription: EventSubscription, current: Batcher): Promise<void> => {
+    for (;;) {
+      // While the checkpoint written lags the watermark, do not wait forever for a next batch.
+      const batch = await current.next(processor.checkpointBehind() ? { idleMs: settings.batchMaxWaitMs } : undefined);
+      if (batch === null) return;
+      if (batch.length === 0) {
+        await processor.flushCheckpoint(stopping.signal);
+        continue;
+      }
+      await processor.process(subscription, batch, stopping.signal);
+      current.release(batch.length);
+    }
+  };
+
+  const runOnce = async (): Promise<boolean> => {
+    let subscription: EventSubscription | null = null;
+    let consumed = false;
+    try {
+      const afterPosition = await readModels.getCheckpoint();
+      checkpointReadable = true;
+      processor.setCheckpoint(afterPosition);
+      watermark.reset();
+      subscription = await source.subscribe({ afterPosition });
+      if (stopping.signal.aborted) return consumed;
+      subscribed = true;
+      logger.info('subscribed', { afterPosition });
+      const current = createBatcher(subscription, {
+        batchSize: settings.batchSize,
+        batchMaxWaitMs: settings.batchMaxWaitMs,
+        maxInFlight: settings.maxInFlight,
+        onTake: (delivered) => {
+          consumed = true;
+          watermark.received(delivered.event.position);
+        },
+      });
+      batcher = current;
+      await consume(subscription, current);
+      if (!stopping.signal.aborted) logger.warn('subscription ended, subscribing again');
+    } catch (error) {
+      if (subscription === null) checkpointReadable = false;
+      logger.error(subscription === null ? 'could not subscribe' : 'subscription dropped', { error: errorMessage(error) });
+    } finally {
+      subscribed = false;
+      batcher?.stop();
+      batcher = null;
+      await processor.flushCheckpoint(stopping.signal).catch((error: unknown) => logger.warn('could not write the checkpoint', { error: errorMessage(error) }));
+      await subscription?.close().catch((error: unknown) => logger.warn('could not close the subscription', { error: errorMessage(error) }));
+    }
+    return consumed;
+  };
+
+  const run = async (): Promise<void> => {
+    for (let failures = 0; !stopping.signal.aborted; ) {
+      const madeProgress = await runOnce();
+      if (stopping.signal.aborted) break;
+      failures = madeProgress ? 0 : failures + 1;
+      metrics.resubscriptions.inc();
+      // Never spin: at least the base delay, jittered above it.
+      const delayMs = settings.retry.baseDelayMs + fullJitterDelay(failures, settings.retry);
+      logger.info('resubscribing', { delayMs, failures });
+      await sleep(delayMs, stopping.signal);
+    }
+    logger.info('stopped', { checkpoint: processor.checkpoint() });
+  };
+
+  return {
+    start() {
+      running ??= run();
+    },
+    async stop() {
+      stopping.abort();
+      batcher?.stop();
+      await running;
+    },
+    status: () => ({ subscribed, readModelsReachable: checkpointReadable && processor.readModelsReachable() }),
+    checkpoint: () => processor.checkpoint(),
+  };
+};

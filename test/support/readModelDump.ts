@@ -1,0 +1,41 @@
+import type { createClient } from 'redis';
+import { readModelKeys } from '#adapters/redis/readModelKeys';
+
+type RedisClient = ReturnType<typeof createClient>;
+
+/**
+ * Every key of one read-model version, by name without the version prefix, with its whole
+ * content in a comparable form — for checking that two versions hold the same read model.
+ */
+export const dumpReadModel = async (client: RedisClient, version: number): Promise<Map<string, unknown>> => {
+  const { prefix } = readModelKeys(version);
+  const names: string[] = [];
+  for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) names.push(...batch);
+  const types = await Promise.all(names.map((name) => client.type(name)));
+  const values = await Promise.all(
+    names.map(async (name, i): Promise<unknown> => {
+      switch (types[i]) {
+        case 'hash':
+          return Object.fromEntries(Object.entries(await client.hGetAll(name)).sort(([a], [b]) => (a < b ? -1 : 1)));
+        case 'set':
+          return (await client.sMembers(name)).sort();
+        case 'zset':
+          return await client.zRangeWithScores(name, 0, -1);
+        case 'string':
+          return await client.get(name);
+        default:
+          return `unexpected type ${types[i]}`;
+      }
+    }),
+  );
+  return new Map(names.map((name, i) => [name.slice(prefix.length), values[i]]));
+};
+
+/** Deletes every key of one read-model version. */
+export const deleteReadModel = async (client: RedisClient, version: number): Promise<void> => {
+  const { prefix } = readModelKeys(version);
+  for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (batch.length > 0) await client.unlink(batch);
+};
+
+/** A version number no other test or run is using. */
+export const uniqueReadModelVersion = (): number => 100_000 + Math.floor(Math.random() * 900_000);

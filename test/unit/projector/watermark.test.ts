@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { createWatermark } from '#projector/watermark';
+
+describe('the checkpoint watermark', () => {
+  it('is null until something is resolved', () => {
+    const watermark = createWatermark();
+    watermark.received(5n);
+    expect(watermark.current()).toBeNull();
+  });
+
+  it('follows resolved events in order', () => {
+    const watermark = createWatermark();
+    for (const p of [1n, 2n, 3n]) watermark.received(p);
+    watermark.resolve(1n);
+    watermark.resolve(2n);
+    expect(watermark.current()).toBe(2n);
+  });
+
+  it('stays below a received event that is not resolved yet', () => {
+    const watermark = createWatermark();
+    for (const p of [1n, 2n, 3n, 4n]) watermark.received(p);
+    for (const p of [1n, 3n, 4n]) watermark.resolve(p);
+    expect(watermark.current()).toBe(1n);
+    watermark.resolve(2n);
+    expect(watermark.current()).toBe(4n);
+  });
+
+  it('answers what it would be if some positions were resolved, without recording them', () => {
+    const watermark = createWatermark();
+    for (const p of [10n, 20n, 30n]) watermark.received(p);
+    watermark.resolve(10n);
+    expect(watermark.current(new Set([20n]))).toBe(20n);
+    expect(watermark.current()).toBe(10n);
+  });
+
+  it('never moves back', () => {
+    const watermark = createWatermark();
+    watermark.received(5n);
+    watermark.resolve(5n);
+    expect(watermark.current()).toBe(5n);
+    watermark.received(3n);
+    expect(watermark.current()).toBe(5n);
+  });
+
+  it('forgets pending events when reset for a new subscription', () => {
+    const watermark = createWatermark();
+    for (const p of [1n, 2n]) watermark.received(p);
+    watermark.resolve(2n);
+    expect(watermark.current()).toBeNull();
+    watermark.reset();
+    watermark.received(3n);
+    watermark.resolve(3n);
+    expect(watermark.current()).toBe(3n);
+  });
+});
