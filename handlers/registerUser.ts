@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { userIdForIdempotencyKey } from '#application/eventIds';
 import { handleUserCommand } from '#application/handleUserCommand';
-import { commandOptionsOf, commandResponse } from '#http/commandHttp';
+import { commandOptionsOf, commandResponse, idempotencyKeyOf } from '#http/commandHttp';
 import { httpHandler } from '#http/httpHandler';
 import { registerUserBody } from '#http/userSchemas';
 import { getServices, httpStackDeps } from '../src/wiring.ts';
@@ -9,7 +9,8 @@ import { getServices, httpStackDeps } from '../src/wiring.ts';
 /** POST /users — 201 with Location. With an Idempotency-Key the user id derives from it, so a retry lands on the same user. */
 export const handler = httpHandler(httpStackDeps, { route: 'POST /users', body: 'required', schemas: { body: registerUserBody } }, async (request) => {
   const options = commandOptionsOf(request);
-  const userId = options.commandId === request.header('idempotency-key')?.trim() ? userIdForIdempotencyKey(options.commandId) : randomUUID();
+  const idempotencyKey = idempotencyKeyOf(request.header);
+  const userId = idempotencyKey === undefined ? randomUUID() : userIdForIdempotencyKey(idempotencyKey);
   const { commands } = await getServices();
   const result = await handleUserCommand(commands, { type: 'RegisterUser', data: { userId, ...request.body }, metadata: { now: new Date() } }, options);
   return commandResponse(result, 201, { location: `/users/${userId}` });

@@ -21,7 +21,7 @@ export const requestContext = (): MiddlewareObj<HttpEvent, HttpResponse> => {
     const actor = actorOf(request.event);
     request.event.chronicle = {
       correlationId: given !== undefined && SAFE_ID.test(given) ? given : randomUUID(),
-      requestId: request.event.requestContext?.requestId ?? request.context.awsRequestId ?? randomUUID(),
+      requestId: request.context?.awsRequestId ?? request.event.requestContext?.requestId ?? randomUUID(),
       startedAt: Date.now(),
       ...(actor === undefined ? {} : { actor }),
     };

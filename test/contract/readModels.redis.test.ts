@@ -1,7 +1,12 @@
 import { randomInt } from 'node:crypto';
-import { beforeEach } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { APPLY_BATCH_SCRIPT, encodeBatch } from '#adapters/redis/applyBatchScript';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
+import { readModelKeys } from '#adapters/redis/readModelKeys';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
+import { translateRedisError } from '#adapters/redis/redisErrors';
+import { isUnavailableError } from '#domain/errors';
+import { freePort } from '#test/support/ports';
 import { requireRedis, sharedRedisUrl, startPrivateRedis } from '#test/support/redis';
 import { describeReadModelsContract } from './readModels.contract.ts';
 
@@ -60,3 +65,31 @@ describeReadModelsContract(
     };
   },
 );
+
+describe('redis read models, beyond the contract', () => {
+  it('fails to connect to a server that is not there with UnavailableError, promptly', async () => {
+    const started = Date.now();
+    await expect(connectRedis(`redis://127.0.0.1:${await freePort()}`, { connectTimeoutMs: 500 })).rejects.toSatisfy(isUnavailableError);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('rejects a malformed batch inside the script as a non-transient error, writing nothing', async () => {
+    const client = await connectRedis(sharedRedisUrl());
+    const version = uniqueVersion();
+    const { prefix } = readModelKeys(version);
+    try {
+      const valid = encodeBatch(prefix, [], 5n);
+      // A change kind the script does not know, after a well-formed event: nothing may be written.
+      const malformed = [prefix, '5', '2', 'user-a', '0', '', '1', '0', 'user-b', '0', '', '2', '1', 'x', 'b'];
+      const error = await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', ...malformed]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(isUnavailableError(translateRedisError(error, 'applyBatch'))).toBe(false);
+      expect(await client.exists([`${prefix}checkpoint`, `${prefix}applied`])).toBe(0);
+      expect(await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', ...valid])).toBe('');
+      expect(await client.get(`${prefix}checkpoint`)).toBe('5');
+    } finally {
+      await deleteVersion(client, version);
+      await client.close();
+    }
+  });
+});

@@ -18,6 +18,7 @@ import {
   type Position,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import type { SupportedMethods } from '@eventstore/db-client/generated/serverfeatures_pb';
 import { credentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
@@ -72,6 +73,9 @@ const waitUntil = async (condition: () => Promise<boolean>, timeoutMs = 3_000): 
 
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const settingsFor = (changes: Partial<PersistentSubscriptionToStreamSettings> = {}): PersistentSubscriptionToStreamSettings =>
+  persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, ...changes });
+
 const typesOf = (events: readonly ResolvedEvent[]): string[] => events.map((resolved) => resolved.event?.type ?? '?');
 
 describe('EventStoreDB emulator', () => {
@@ -79,7 +83,7 @@ describe('EventStoreDB emulator', () => {
     it('lists the streams and persistent-subscription methods, batch append included', async () => {
       const port = emulator.connectionString.match(/:(\d+)\?/)?.[1];
       const features = new serverFeaturesGrpc.ServerFeaturesClient(`127.0.0.1:${port}`, credentials.createInsecure());
-      const answer = await new Promise<InstanceType<typeof import('@eventstore/db-client/generated/serverfeatures_pb').SupportedMethods>>((resolve, reject) =>
+      const answer = await new Promise<SupportedMethods>((resolve, reject) =>
         features.getSupportedMethods(new sharedPb.Empty(), (error, response) => (error ? reject(error) : resolve(response))),
       );
       features.close();
@@ -275,8 +279,6 @@ describe('EventStoreDB emulator', () => {
 
   describe('persistent subscriptions', () => {
     type Received = { type: string; streamId: string; retryCount: number; id: string };
-    const settingsFor = (changes: Partial<PersistentSubscriptionToStreamSettings> = {}) =>
-      persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, ...changes });
 
     const consume = (stream: string, group: string, bufferSize = 10, onEvent?: (event: Received, raw: never) => void) => {
       const subscription = client.subscribeToPersistentSubscriptionToStream(stream, group, { bufferSize });
@@ -471,6 +473,38 @@ describe('EventStoreDB emulator', () => {
       expect(info.eventSource).toBe('$all');
     });
 
+    it('starts a stream group from the end: only events appended after creation', async () => {
+      const stream = streamId();
+      await client.appendToStream(stream, event('Before'));
+      await client.createPersistentSubscriptionToStream(stream, 'from-end', settingsFor({ startFrom: END }));
+      await client.appendToStream(stream, event('After'));
+      const { subscription, received } = consume(stream, 'from-end');
+      await waitFor(() => received.length === 1);
+      await settle(50);
+      expect(received.map((item) => item.type)).toEqual(['After']);
+      await subscription.unsubscribe();
+    });
+
+    it('checkpoints acknowledged events in memory and resumes after the checkpoint when updated', async () => {
+      const stream = streamId();
+      const group = 'checkpointed';
+      await client.appendToStream(stream, [event('A'), event('B')]);
+      await client.createPersistentSubscriptionToStream(stream, group, settingsFor({ checkPointAfter: 100, checkPointLowerBound: 1 }));
+      const first = consume(stream, group);
+      first.subscription.on('data', (resolved) => void first.subscription.ack(resolved));
+      await waitFor(() => first.received.length === 2);
+      await waitUntil(async () => (await client.getPersistentSubscriptionToStreamInfo(stream, group)).stats.lastCheckpointedEventRevision === 1n);
+      await first.subscription.unsubscribe();
+
+      await client.updatePersistentSubscriptionToStream(stream, group, settingsFor({ checkPointAfter: 100, checkPointLowerBound: 1 }));
+      await client.appendToStream(stream, event('C'));
+      const second = consume(stream, group);
+      await waitFor(() => second.received.length === 1);
+      await settle(50);
+      expect(second.received.map((item) => item.type)).toEqual(['C']);
+      await second.subscription.unsubscribe();
+    });
+
     it('reports info and lists groups, and answers does-not-exist for missing ones', async () => {
       const stream = streamId();
       await client.createPersistentSubscriptionToStream(stream, 'listed', settingsFor({ maxRetryCount: 3, consumerStrategyName: 'Pinned' }));
@@ -524,6 +558,17 @@ describe('EventStoreDB emulator', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     });
 
+    it('times out an append whose deadline passed while it was delayed, writing nothing', async () => {
+      const stream = streamId();
+      emulator.faults.delay(300);
+      try {
+        expect(await caught(() => client.appendToStream(stream, event('A'), { deadline: 100 }))).toMatchObject({ type: 'deadline-exceeded' });
+      } finally {
+        emulator.faults.delay(0);
+      }
+      expect(await caught(() => collect(client.readStream(stream)))).toBeInstanceOf(StreamNotFoundError);
+    });
+
     it('drops connections gracefully: open calls fail, new calls work and the data is kept', async () => {
       const stream = streamId();
       await client.appendToStream(stream, event('A'));
@@ -540,6 +585,36 @@ describe('EventStoreDB emulator', () => {
       expect(typesOf(await collect(client.readStream(stream)))).toEqual(['A', 'B']);
     });
 
+    it('keeps persistent subscription state through a drop: unacknowledged events come back to the next subscriber', async () => {
+      const stream = streamId();
+      const group = 'survives-drop';
+      await client.appendToStream(stream, [event('A'), event('B')]);
+      await client.createPersistentSubscriptionToStream(stream, group, settingsFor());
+      const first = client.subscribeToPersistentSubscriptionToStream(stream, group);
+      const firstReceived: string[] = [];
+      const firstErrors: unknown[] = [];
+      first.on('data', (resolved) => {
+        firstReceived.push(resolved.event?.type ?? '?');
+        if (resolved.event?.type === 'A') void first.ack(resolved);
+      });
+      first.on('error', (error) => firstErrors.push(error));
+      await waitFor(() => firstReceived.length === 2);
+      await settle(50);
+      await emulator.faults.dropConnections({ graceful: true });
+      await waitFor(() => firstErrors.length === 1);
+
+      const second = client.subscribeToPersistentSubscriptionToStream(stream, group);
+      const secondReceived: [string, number][] = [];
+      second.on('data', (resolved) => {
+        secondReceived.push([resolved.event?.type ?? '?', resolved.retryCount]);
+        void second.ack(resolved);
+      });
+      await waitFor(() => secondReceived.length === 1);
+      await settle(50);
+      expect(secondReceived).toEqual([['B', 1]]);
+      await second.unsubscribe();
+    });
+
     it('drops connections with a reset: the next call fails or succeeds, the one after works', async () => {
       const stream = streamId();
       await client.appendToStream(stream, event('A'));
@@ -549,7 +624,7 @@ describe('EventStoreDB emulator', () => {
       expect((await collect(client.readStream(stream))).length).toBeGreaterThanOrEqual(2);
     });
 
-    it('drops connections silently: calls hang until a deadline, keepalive finds the dead connection', async () => {
+    it('drops connections silently: calls get no answer until keepalive finds the dead connection, then work', async () => {
       const patient = EventStoreDBClient.connectionString(`${emulator.connectionString}&keepAliveInterval=500&keepAliveTimeout=500`);
       try {
         const stream = streamId();
@@ -574,26 +649,32 @@ describe('EventStoreDB emulator', () => {
       }
     });
 
-    it('blackholes: calls get no answer until it is turned off', async () => {
-      const stream = streamId();
-      await client.appendToStream(stream, event('A'));
-      emulator.faults.blackhole(true);
+    it('blackholes: calls get no answer until keepalive gives up, and work again once it is off', async () => {
+      const patient = EventStoreDBClient.connectionString(`${emulator.connectionString}&keepAliveInterval=500&keepAliveTimeout=500`);
       try {
-        const error = await caught(() => client.appendToStream(stream, event('B'), { deadline: 300 }));
-        expect(error).toMatchObject({ type: 'deadline-exceeded' });
-      } finally {
-        emulator.faults.blackhole(false);
-      }
-      const deadline = Date.now() + 5_000;
-      for (;;) {
+        const stream = streamId();
+        await patient.appendToStream(stream, event('A'));
+        emulator.faults.blackhole(true);
         try {
-          await client.appendToStream(stream, event('C'), { deadline: 1_000 });
-          break;
-        } catch (retryError) {
-          if (Date.now() > deadline) throw retryError;
+          // BatchAppend carries its deadline to the server, so only keepalive notices a dead peer.
+          const error = await caught(() => patient.appendToStream(stream, event('B'), { deadline: 300 }));
+          expect(error).toMatchObject({ type: expect.stringMatching(/deadline-exceeded|unavailable/) });
+        } finally {
+          emulator.faults.blackhole(false);
         }
+        const deadline = Date.now() + 5_000;
+        for (;;) {
+          try {
+            await patient.appendToStream(stream, event('C'), { deadline: 1_000 });
+            break;
+          } catch (retryError) {
+            if (Date.now() > deadline) throw retryError;
+          }
+        }
+        expect(typesOf(await collect(patient.readStream(stream))).at(-1)).toBe('C');
+      } finally {
+        await patient.dispose();
       }
-      expect(typesOf(await collect(client.readStream(stream))).at(-1)).toBe('C');
     });
   });
 });

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
 import { generateUserTraffic } from './userTraffic.ts';
 
@@ -17,16 +19,45 @@ export interface ProjectorProcess {
   kill(signal: NodeJS.Signals): Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
 }
 
+export interface ProjectorBundle {
+  readonly file: string;
+  remove(): void;
+}
+
 /**
- * `src/projector/main.ts` as its own process, started with node directly (not through npx), so
- * that a SIGKILL hits the projector itself. Environment: the given variables over a clean base
- * (no inherited EVENTSTORE_CONNECTION_STRING or REDIS_URL).
+ * The projector bundled the way the Dockerfile bundles it (one ESM file, packages external).
+ * It lives under .tmp/ in the repository so that its imports resolve from node_modules; a
+ * process starts from it in a fraction of the time tsx takes to compile the sources.
  */
-export const startProjectorProcess = (env: Readonly<Record<string, string>>): ProjectorProcess => {
+export const bundleProjector = async (): Promise<ProjectorBundle> => {
+  const dir = path.join(REPO_ROOT, '.tmp', `projector-${process.pid}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'projector.mjs');
+  await build({
+    entryPoints: [path.join(REPO_ROOT, 'src/projector/main.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    packages: 'external',
+    outfile: file,
+    logLevel: 'error',
+  });
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+};
+
+/**
+ * The projector as its own process, started with node directly (not through npx), so that a
+ * SIGKILL hits the projector itself: from a bundle when given one, else `src/projector/main.ts`
+ * through tsx. Environment: the given variables over a clean base (no inherited
+ * EVENTSTORE_CONNECTION_STRING or REDIS_URL).
+ */
+export const startProjectorProcess = (env: Readonly<Record<string, string>>, bundle?: ProjectorBundle): ProjectorProcess => {
   const base = { ...process.env };
   delete base['EVENTSTORE_CONNECTION_STRING'];
   delete base['REDIS_URL'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/projector/main.ts'], {
+  const args = bundle === undefined ? ['--import', 'tsx', 'src/projector/main.ts'] : [bundle.file];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...base, LOG_LEVEL: 'info', PROJECTOR_HEALTH_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -37,5 +37,5 @@ export const deleteReadModel = async (client: RedisClient, version: number): Pro
   for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (batch.length > 0) await client.unlink(batch);
 };
 
-/** A version number no other test or run is using. */
-export const uniqueReadModelVersion = (): number => 100_000 + Math.floor(Math.random() * 900_000);
+/** A version no other test or run is using, within READ_MODEL_VERSION's range even plus one. */
+export const uniqueReadModelVersion = (): number => 100_000 + Math.floor(Math.random() * 899_000);

@@ -82,7 +82,10 @@ export const createEventStoreDBEventSource = (client: EventStoreDBClient, settin
   };
 
   const connect = async (): Promise<EventStoreDBSubscription> => {
-    const subscription = new EventStoreDBSubscription(client.subscribeToPersistentSubscriptionToAll(settings.groupName, { bufferSize: settings.bufferSize }));
+    const subscription = new EventStoreDBSubscription(
+      client.subscribeToPersistentSubscriptionToAll(settings.groupName, { bufferSize: settings.bufferSize }),
+      settings.maxRetryCount,
+    );
     try {
       await withAttemptTimeout('subscribeToPersistentSubscription', subscription.confirmed, policy.attemptTimeoutMs);
       return subscription;

@@ -46,7 +46,11 @@ export class EventStoreDBSubscription implements EventSubscription {
   private closed = false;
   readonly confirmed: Promise<void>;
 
-  constructor(private readonly subscription: PersistentSubscriptionToAll) {
+  /** `maxRetryCount`: the group's; a retry beyond it is a park, sent by us so that the reason survives. */
+  constructor(
+    private readonly subscription: PersistentSubscriptionToAll,
+    private readonly maxRetryCount: number,
+  ) {
     this.confirmed = new Promise((resolve, reject) => {
       subscription.once('confirmation', () => resolve());
       subscription.once('error', (error: unknown) => reject(subscriptionFailure(error)));
@@ -76,7 +80,16 @@ export class EventStoreDBSubscription implements EventSubscription {
   }
 
   async nack(events: readonly DeliveredEvent[], action: NackAction, reason: string): Promise<void> {
-    await this.settle(events, (resolved) => this.subscription.nack(action, reason, ...resolved));
+    if (action !== 'retry') {
+      await this.settle(events, (resolved) => this.subscription.nack(action, reason, ...resolved));
+      return;
+    }
+    // The server would park these itself, but under a generic reason ("Reached retry count of
+    // N"); parking them here keeps the projector's reason for whoever lists parked events.
+    const exhausted = events.filter((delivered) => delivered.retryCount >= this.maxRetryCount);
+    const retried = events.filter((delivered) => delivered.retryCount < this.maxRetryCount);
+    await this.settle(exhausted, (resolved) => this.subscription.nack('park', `retries exhausted: ${reason}`, ...resolved));
+    await this.settle(retried, (resolved) => this.subscription.nack('retry', reason, ...resolved));
   }
 
   async close(): Promise<void> {

@@ -63,6 +63,7 @@ export const createMemoryEventSource = (
         feed,
         { pollIntervalMs: options.pollIntervalMs ?? 5, maxRetryCount: options.maxRetryCount, pageSize: options.pageSize ?? 1000 },
         afterPosition,
+        () => subscriptions.delete(subscription),
       );
       subscriptions.add(subscription);
       return subscription;

@@ -1,4 +1,5 @@
 import { ConcurrencyError, UnavailableError, ValidationError } from '#domain/errors';
+import type { JsonObject } from '#domain/upcasters';
 import type { AppendResult, EventStore, ExpectedRevision, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent } from '#ports/eventStore';
 
 /** How ConcurrencyError spells revisions: the keyword, or the decimal revision. */
@@ -13,26 +14,31 @@ const limitOf = (maxCount: number | undefined): number => {
 const matchesStreamPrefixes = (streamId: string, prefixes: readonly string[] | undefined): boolean =>
   prefixes === undefined || prefixes.some((prefix) => streamId.startsWith(prefix));
 
+/** Data and metadata are kept as JSON text, as the real stores keep them, so they round-trip the same way. */
+interface StoredRecord extends Omit<StoredEvent, 'data' | 'metadata'> {
+  readonly data: string;
+  readonly metadata: string;
+}
+
 /**
  * The event log in memory: the unit-test twin of the SQLite and EventStoreDB adapters, with the
  * same semantics (the event-store contract suite proves it). Positions start at 1 and grow by 1.
  */
 export const createMemoryEventStore = (): EventStore => {
-  const log: StoredEvent[] = [];
-  const streams = new Map<string, StoredEvent[]>();
-  const byId = new Map<string, StoredEvent>();
+  const log: StoredRecord[] = [];
+  const streams = new Map<string, StoredRecord[]>();
+  const byId = new Map<string, StoredRecord>();
   let closed = false;
 
   const ensureOpen = (): void => {
     if (closed) throw new UnavailableError('the memory event store is closed');
   };
 
-  // Stored events are shared by every reader, so callers get copies they cannot corrupt.
-  const copy = (event: StoredEvent): StoredEvent => ({
-    ...event,
-    data: structuredClone(event.data),
-    metadata: structuredClone(event.metadata),
-    recordedAt: new Date(event.recordedAt.getTime()),
+  const toStoredEvent = (record: StoredRecord): StoredEvent => ({
+    ...record,
+    data: JSON.parse(record.data) as JsonObject,
+    metadata: JSON.parse(record.metadata) as JsonObject,
+    recordedAt: new Date(record.recordedAt.getTime()),
   });
 
   /** The original result when every id is already stored, in order, in this stream; null when none is. */
@@ -68,14 +74,14 @@ export const createMemoryEventStore = (): EventStore => {
 
       const recordedAt = new Date();
       for (const event of events) {
-        const stored: StoredEvent = {
+        const stored: StoredRecord = {
           id: event.id,
           streamId,
           type: event.type,
           revision: BigInt(stream.length),
           position: BigInt(log.length + 1),
-          data: structuredClone(event.data),
-          metadata: structuredClone(event.metadata),
+          data: JSON.stringify(event.data),
+          metadata: JSON.stringify(event.metadata),
           recordedAt,
         };
         stream.push(stored);
@@ -94,11 +100,11 @@ export const createMemoryEventStore = (): EventStore => {
       if (options.direction === 'backwards') {
         const last = BigInt(stream.length - 1);
         const from = options.fromRevision === undefined || options.fromRevision > last ? last : options.fromRevision;
-        for (let index = Number(from); index >= 0 && result.length < maxCount; index--) result.push(copy(stream[index] as StoredEvent));
+        for (let index = Number(from); index >= 0 && result.length < maxCount; index--) result.push(toStoredEvent(stream[index] as StoredRecord));
       } else {
         const from = options.fromRevision ?? 0n;
         if (from < BigInt(stream.length))
-          for (let index = Number(from < 0n ? 0n : from); index < stream.length && result.length < maxCount; index++) result.push(copy(stream[index] as StoredEvent));
+          for (let index = Number(from < 0n ? 0n : from); index < stream.length && result.length < maxCount; index++) result.push(toStoredEvent(stream[index] as StoredRecord));
       }
       return result;
     },
@@ -110,8 +116,8 @@ export const createMemoryEventStore = (): EventStore => {
       const result: StoredEvent[] = [];
       // position p lives at index p - 1
       for (let index = from < 1n ? 0 : Number(from - 1n); index < log.length && result.length < maxCount; index++) {
-        const event = log[index] as StoredEvent;
-        if (matchesStreamPrefixes(event.streamId, options.streamPrefixes)) result.push(copy(event));
+        const record = log[index] as StoredRecord;
+        if (matchesStreamPrefixes(record.streamId, options.streamPrefixes)) result.push(toStoredEvent(record));
       }
       return result;
     },

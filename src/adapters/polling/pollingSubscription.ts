@@ -34,7 +34,12 @@ export interface PollingOptions {
  * One consumer; events come in position order, except that retried and replayed events come
  * first, as soon as they are due.
  */
-export const createPollingSubscription = (feed: PollingFeed, options: PollingOptions, afterPosition: bigint | null): EventSubscription => {
+export const createPollingSubscription = (
+  feed: PollingFeed,
+  options: PollingOptions,
+  afterPosition: bigint | null,
+  onClose: () => void = () => undefined,
+): EventSubscription => {
   let cursor = afterPosition ?? -1n;
   let readAhead: readonly StoredEvent[] = [];
   let readIndex = 0;
@@ -104,6 +109,7 @@ export const createPollingSubscription = (feed: PollingFeed, options: PollingOpt
   const close = async (): Promise<void> => {
     closed = true;
     wake?.();
+    onClose();
     await pending.catch(() => undefined);
   };
 

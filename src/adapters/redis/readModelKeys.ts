@@ -10,8 +10,10 @@ export interface ReadModelKeys {
   user(userId: string): string;
   /** Set of user ids with this status (`users:active` is the product brief's `active_users`). */
   statusSet(status: UserStatus): string;
-  /** Sorted set of order keys, all scored 0, so that members sort (and page) lexicographically. */
-  readonly registrationOrder: string;
+  /**
+   * Sorted set of the order keys of the users with this status, all scored 0 so that members
+   * sort (and page) lexicographically. Listing every user merges the per-status sets.
+   */
   statusRegistrationOrder(status: UserStatus): string;
   readonly emailIndex: string;
   readonly applied: string;
@@ -25,7 +27,6 @@ export const readModelKeys = (version: number): ReadModelKeys => {
     prefix,
     user: (userId) => `${prefix}user:${userId}`,
     statusSet: (status) => `${prefix}users:${status}`,
-    registrationOrder: `${prefix}users:by-registration`,
     statusRegistrationOrder: (status) => `${prefix}users:${status}:by-registration`,
     emailIndex: `${prefix}users:by-email`,
     applied: `${prefix}applied`,

@@ -38,6 +38,15 @@ const assertLimit = (limit: number): void => {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a whole number of at least 1', [{ path: 'limit', message: 'invalid limit' }]);
 };
 
+/** A Record so that a new status breaks the build here: listing every user must read its index too. */
+const STATUS_INDEXED: Record<UserStatus, true> = { active: true, suspended: true };
+const USER_STATUSES = Object.keys(STATUS_INDEXED) as UserStatus[];
+
+/** Redis orders sorted-set members by their bytes; so must a merge of two of them. */
+const compareBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+const mergeSorted = (lists: readonly string[][]): string[] => lists.flat().sort(compareBytes);
+
 const isNoScript = (error: unknown): boolean => error instanceof ErrorReply && error.message.startsWith('NOSCRIPT');
 
 /** ReadModels on Redis: one Lua script call per batch, one or two round trips per query. */
@@ -86,9 +95,12 @@ export const createRedisReadModels = (options: RedisReadModelsOptions): ReadMode
     async listUsers(query: ListUsersQuery): Promise<UserPage> {
       assertLimit(query.limit);
       const from = query.cursor ? `(${decodeCursor(query.cursor)}` : '-';
-      const index = query.status === undefined ? keys.registrationOrder : keys.statusRegistrationOrder(query.status);
-      // One member more than asked tells whether another page follows.
-      const members = await send<string[]>('listUsers', ['ZRANGE', index, from, '+', 'BYLEX', 'LIMIT', '0', String(query.limit + 1)]);
+      // One member more than asked tells whether another page follows. Without a status, the
+      // per-status indexes are read in one pipeline and merged (each is already in order).
+      const range = (status: UserStatus): Promise<string[]> =>
+        send<string[]>('listUsers', ['ZRANGE', keys.statusRegistrationOrder(status), from, '+', 'BYLEX', 'LIMIT', '0', String(query.limit + 1)]);
+      const members =
+        query.status === undefined ? mergeSorted(await Promise.all(USER_STATUSES.map(range))).slice(0, query.limit + 1) : await range(query.status);
       const page = members.slice(0, query.limit);
       const users = await getUsers(page.map((member) => member.slice(member.indexOf(':') + 1)));
       const last = page.at(-1);

@@ -80,7 +80,12 @@ export const createSqliteEventSource = (options: SqliteEventSourceOptions): Even
 
   return {
     async subscribe({ afterPosition }) {
-      const subscription = createPollingSubscription(feed, { pollIntervalMs: options.pollIntervalMs, maxRetryCount: options.maxRetryCount, pageSize }, afterPosition);
+      const subscription = createPollingSubscription(
+        feed,
+        { pollIntervalMs: options.pollIntervalMs, maxRetryCount: options.maxRetryCount, pageSize },
+        afterPosition,
+        () => subscriptions.delete(subscription),
+      );
       subscriptions.add(subscription);
       return subscription;
     },

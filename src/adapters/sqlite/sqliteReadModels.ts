@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { UnavailableError, ValidationError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
 import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
+import { openSqliteDatabase } from './sqliteDatabase.ts';
 
 export interface SqliteReadModelsOptions {
   readonly path: string;
@@ -95,24 +94,14 @@ const guarded =
     }
   };
 
-const openDatabase = (file: string, busyTimeoutMs: number): Database.Database => {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
-  // WAL lets readers (the Lambdas) go on while the projector writes; busy_timeout makes
-  // writers from several processes queue instead of failing at once.
-  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.defaultSafeIntegers(true);
-  return db;
-};
-
 export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadModels => {
-  let db: Database.Database;
+  // WAL and a busy timeout: the Lambdas read while the projector writes, from other processes.
+  const db = openSqliteDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   try {
-    db = openDatabase(options.path, options.busyTimeoutMs ?? 5000);
+    db.defaultSafeIntegers(true);
     db.exec(SCHEMA);
   } catch (error) {
+    db.close();
     throw translate(error);
   }
 

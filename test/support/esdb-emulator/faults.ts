@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import type { status } from '@grpc/grpc-js';
 import type { ConnectionProxy, DropOptions } from './connectionProxy.ts';
 import { statusError, type StatusError } from './statusErrors.ts';
 

@@ -5,7 +5,7 @@ import type { ExpectedRevision, ProposedEvent, WriteOutcome } from './eventLog.t
 import { batchExpectedRevisionOf, expectedRevisionOf } from './expectedRevision.ts';
 import { proposedEventOf, streamIdentifier, streamNameOf, uuidMessage, uuidOf } from './messages.ts';
 import { anyPb, emptyPb, sharedPb, statusPb, streamsPb } from './protos.ts';
-import { maximumAppendSizeExceeded, missingRequiredMetadata, streamDeleted, wrongExpectedVersion, type StatusError } from './statusErrors.ts';
+import { maximumAppendSizeExceeded, missingRequiredMetadata, statusError, streamDeleted, wrongExpectedVersion, type StatusError } from './statusErrors.ts';
 
 type WriteHandlers = Pick<IStreamsServer, 'append' | 'batchAppend' | 'delete' | 'tombstone'>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
@@ -28,6 +28,8 @@ const appendEvents = (
   if (size > context.maxAppendSize) return maximumAppendSizeExceeded(context.maxAppendSize);
   return context.log.append(streamName, expected, events);
 };
+
+const timedOut = (): StatusError => statusError(status.DEADLINE_EXCEEDED, 'Append deadline exceeded.');
 
 const isStatusError = (value: WriteOutcome | StatusError): value is StatusError => 'code' in value;
 
@@ -86,6 +88,7 @@ const batchResponse = (streamName: string, correlationId: string, expected: Expe
       break;
   }
   if (isStatusError(outcome)) {
+    if (outcome.code === status.DEADLINE_EXCEEDED) return response.setError(rpcStatus(outcome.code, outcome.details, new sharedPb.Timeout(), 'Timeout'));
     const detail = outcome.code === status.INVALID_ARGUMENT && outcome.metadata.get('maximum-append-size').length > 0
       ? rpcStatus(outcome.code, outcome.details, new sharedPb.MaximumAppendSizeExceeded().setMaxappendsize(Number(outcome.metadata.get('maximum-append-size')[0])), 'MaximumAppendSizeExceeded')
       : rpcStatus(outcome.code, outcome.details, new sharedPb.BadRequest().setMessage(outcome.details), 'BadRequest');
@@ -130,6 +133,8 @@ const batchResponse = (streamName: string, correlationId: string, expected: Expe
 interface PendingBatch {
   streamName: string;
   expected: ExpectedRevision;
+  /** Epoch ms after which the append must not happen. */
+  deadline: number | null;
   readonly events: (ProposedEvent | undefined)[];
 }
 
@@ -174,6 +179,11 @@ export const writeHandlers = (context: EmulatorContext): WriteHandlers => ({
         call.emit('error', fault);
         return;
       }
+      // The client leaves BatchAppend deadlines to the server: an append answered too late times out.
+      if (batch.deadline !== null && batch.deadline < Date.now()) {
+        call.write(batchResponse(batch.streamName, correlationId, batch.expected, timedOut()));
+        return;
+      }
       const outcome = appendEvents(context, batch.streamName, batch.expected, batch.events);
       call.write(batchResponse(batch.streamName, correlationId, batch.expected, outcome));
     };
@@ -181,13 +191,15 @@ export const writeHandlers = (context: EmulatorContext): WriteHandlers => ({
       const correlationId = uuidOf(request.getCorrelationId());
       let batch = pending.get(correlationId);
       if (batch === undefined) {
-        batch = { streamName: '', expected: { kind: 'any' }, events: [] };
+        batch = { streamName: '', expected: { kind: 'any' }, deadline: null, events: [] };
         pending.set(correlationId, batch);
       }
       const options = request.getOptions();
       if (options !== undefined) {
         batch.streamName = streamNameOf(options.getStreamIdentifier());
         batch.expected = batchExpectedRevisionOf(options);
+        const deadline = options.getDeadline();
+        batch.deadline = deadline === undefined ? null : deadline.toDate().getTime();
       }
       for (const message of request.getProposedMessagesList()) batch.events.push(proposedEventOf(message));
       if (!request.getIsFinal()) return;
