@@ -124,12 +124,16 @@ async function stopAll(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
-// A second Ctrl-C does not wait for anyone.
+// A second Ctrl-C does not wait for anyone. (The first arrives twice: from the terminal to
+// the whole foreground group, and relayed by tsx, so a repeat within a second is the same one.)
+let firstSignalAt = 0;
 const onSignal = (): void => {
-  if (stopping) {
+  if (stopping && Date.now() - firstSignalAt > 1_000) {
     for (const child of children.values()) signalGroup(child, 'SIGKILL');
     process.exit(130);
   }
+  if (stopping) return;
+  firstSignalAt = Date.now();
   void stopAll(0);
 };
 process.on('SIGINT', onSignal);

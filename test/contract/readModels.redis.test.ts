@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { APPLY_BATCH_SCRIPT, encodeBatch } from '#adapters/redis/applyBatchScript';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { readModelKeys } from '#adapters/redis/readModelKeys';
@@ -32,17 +32,21 @@ const waitUntilReady = async (client: RedisClient, timeoutMs = 10_000): Promise<
   }
 };
 
+// One connection for the whole file; each test has its own version (key prefix) on it.
+let shared: Promise<RedisClient> | undefined;
+afterAll(async () => {
+  if (shared) await (await shared).close();
+});
+
 describeReadModelsContract(
   'redis',
   async () => {
-    const client = await connectRedis(sharedRedisUrl());
+    shared ??= connectRedis(sharedRedisUrl());
+    const client = await shared;
     const version = uniqueVersion();
     return {
       readModels: createRedisReadModels({ client, version, ownsClient: false }),
-      cleanup: async () => {
-        await deleteVersion(client, version);
-        await client.close();
-      },
+      cleanup: () => deleteVersion(client, version),
     };
   },
   async () => {

@@ -111,6 +111,19 @@ describe('EventStoreDB adapter under faults', () => {
     });
   });
 
+  describe('a server that refuses to read $all from a position that is no record start', () => {
+    it('pages on from the record before it, still answering only positions at or above the one asked for', async () => {
+      const prefix = `faults${randomUUID().slice(0, 8)}-`;
+      const streamId = `${prefix}${randomUUID()}`;
+      await store.appendToStream(streamId, [newEvent(0), newEvent(1), newEvent(2)], { expectedRevision: 'no_stream' });
+      const [first, second, third] = await store.readStream(streamId);
+      // A real server answers an Unknown status ("invalid position") for last position + 1.
+      emulator.faults.failNext('read', 1, status.UNKNOWN);
+      const page = await store.readAll({ fromPosition: first!.position + 1n, streamPrefixes: [prefix] });
+      expect(page.map((event) => event.id)).toEqual([second!.id, third!.id]);
+    });
+  });
+
   describe('a non-transient failure', () => {
     it('is not retried: the append fails once and writes nothing', async () => {
       const streamId = `faults-${randomUUID()}`;

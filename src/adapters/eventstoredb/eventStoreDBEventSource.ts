@@ -10,7 +10,7 @@ import {
 } from '@eventstore/db-client';
 import type { BackoffPolicy } from '#application/retryWithBackoff';
 import type { EventSource, EventSubscription } from '#ports/eventSource';
-import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY_POLICY, callWithRetry, isTransientEsdbError, unavailable, withAttemptTimeout, type EsdbCallPolicy, type RetryListener } from './esdbRetry.ts';
+import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY_POLICY, callWithRetry, type EsdbCallPolicy, type RetryListener } from './esdbRetry.ts';
 import { EventStoreDBSubscription } from './persistentSubscription.ts';
 
 /** Chronicle's own streams; everything else in `$all` is not the projector's business. */
@@ -81,19 +81,29 @@ export const createEventStoreDBEventSource = (client: EventStoreDBClient, settin
     }
   };
 
-  const connect = async (): Promise<EventStoreDBSubscription> => {
-    const subscription = new EventStoreDBSubscription(
-      client.subscribeToPersistentSubscriptionToAll(settings.groupName, { bufferSize: settings.bufferSize }),
-      settings.maxRetryCount,
+  const connect = (): Promise<EventStoreDBSubscription> =>
+    callWithRetry(
+      'subscribeToPersistentSubscription',
+      async (signal) => {
+        const subscription = new EventStoreDBSubscription(
+          client.subscribeToPersistentSubscriptionToAll(settings.groupName, { bufferSize: settings.bufferSize }),
+          settings.maxRetryCount,
+        );
+        // An attempt that times out must not leave its call open behind it.
+        const onAbort = (): void => void subscription.close();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          await subscription.confirmed;
+          return subscription;
+        } catch (error) {
+          await subscription.close();
+          throw error;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+      },
+      policy,
     );
-    try {
-      await withAttemptTimeout('subscribeToPersistentSubscription', subscription.confirmed, policy.attemptTimeoutMs);
-      return subscription;
-    } catch (error) {
-      await subscription.close();
-      throw isTransientEsdbError(error) ? unavailable('subscribeToPersistentSubscription', error) : error;
-    }
-  };
 
   return {
     async subscribe({ afterPosition }): Promise<EventSubscription> {
@@ -102,7 +112,7 @@ export const createEventStoreDBEventSource = (client: EventStoreDBClient, settin
         return await connect();
       } catch (error) {
         // Someone deleted the group between our create and subscribe: create it again, once.
-        if (!(error instanceof Error && error.cause instanceof PersistentSubscriptionDoesNotExistError)) throw error;
+        if (!(error instanceof PersistentSubscriptionDoesNotExistError)) throw error;
         await ensureGroup(afterPosition);
         return connect();
       }

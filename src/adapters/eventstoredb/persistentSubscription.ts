@@ -51,9 +51,10 @@ export class EventStoreDBSubscription implements EventSubscription {
     private readonly subscription: PersistentSubscriptionToAll,
     private readonly maxRetryCount: number,
   ) {
+    // Rejects with the client's own error, so that the caller can tell transient failures apart.
     this.confirmed = new Promise((resolve, reject) => {
       subscription.once('confirmation', () => resolve());
-      subscription.once('error', (error: unknown) => reject(subscriptionFailure(error)));
+      subscription.once('error', reject);
       subscription.once('close', () => reject(unavailable('persistentSubscription', 'closed before it was confirmed')));
     });
     // Settled by subscribe(); unobserved rejections after that are not news.
@@ -121,7 +122,13 @@ export class EventStoreDBSubscription implements EventSubscription {
       void this.subscription.nack('skip', 'the linked event no longer exists', resolved).catch(() => undefined);
       return;
     }
-    const delivered: DeliveredEvent = { event: toStoredEvent(resolved.event, resolved.commitPosition), retryCount: resolved.retryCount };
+    let delivered: DeliveredEvent;
+    try {
+      delivered = { event: toStoredEvent(resolved.event, resolved.commitPosition), retryCount: resolved.retryCount };
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(describeError(error)));
+      return;
+    }
     this.resolvedById.set(delivered.event.id, resolved);
     if (this.waiter) {
       this.waiter.resolve({ done: false, value: delivered });
