@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { fullJitterDelay, sleep, type BackoffPolicy } from '#application/retryWithBackoff';
 import type { EventSource, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
@@ -75,6 +76,9 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
       }
       await processor.process(subscription, batch, stopping.signal);
       current.release(batch.length);
+      // A synchronous store (SQLite) and a read-ahead source can chain batches on microtasks
+      // alone; without this, signals, health checks and timers would wait for the catch-up.
+      await yieldToEventLoop();
     }
   };
 

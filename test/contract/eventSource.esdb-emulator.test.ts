@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   closeEventStoreDBClient,
@@ -289,5 +290,42 @@ describe('EventStoreDB event source', () => {
     expect(replayed).toMatchObject({ event: { id: event!.id }, retryCount: 0 });
     await subscription.ack([replayed]);
     await eventually(async () => (await parked.list()).length === 0, 'the parked list to empty');
+  });
+
+  describe('subscribing while the server is failing', () => {
+    it('retries creating the group and connecting when they fail UNAVAILABLE', async () => {
+      const settings = sourceSettings();
+      emulator.faults.failNext('persistent.create', 2, status.UNAVAILABLE);
+      emulator.faults.failNext('persistent.read', 2, status.UNAVAILABLE);
+      const subscription = await subscribe(settings, null);
+      const [streamId] = freshStreams(1);
+      const consumer = ackingConsumer(subscription, isMine);
+      await store.appendToStream(streamId!, newEvents(1), { expectedRevision: 'no_stream' });
+      await eventually(() => consumer.received.length === 1, 'the event');
+    });
+
+    it('fails with UnavailableError once the bound is spent', async () => {
+      const settings = sourceSettings({ retry: { baseDelayMs: 10, maxDelayMs: 20, maxElapsedMs: 1_000, maxAttempts: 2 } });
+      emulator.faults.failNext('persistent.read', 2, status.UNAVAILABLE);
+      const error = await createEventStoreDBEventSource(client, settings)
+        .subscribe({ afterPosition: null })
+        .catch((e: unknown) => e);
+      expect(isUnavailableError(error)).toBe(true);
+    });
+
+    it('throws UnavailableError from the iterator when the group is deleted, and a resubscribe creates it again', async () => {
+      const settings = sourceSettings();
+      const source = createEventStoreDBEventSource(client, settings);
+      const first = ackingConsumer(await source.subscribe({ afterPosition: null }), isMine);
+      await client.deletePersistentSubscriptionToAll(settings.groupName);
+      await first.done;
+      expect(isUnavailableError(first.failure)).toBe(true);
+
+      const again = await subscribe(settings, await store.headPosition());
+      const consumer = ackingConsumer(again, isMine);
+      const [streamId] = freshStreams(1);
+      await store.appendToStream(streamId!, newEvents(1), { expectedRevision: 'no_stream' });
+      await eventually(() => consumer.received.length === 1, 'the event after resubscribing');
+    });
   });
 });

@@ -10,7 +10,7 @@ import {
 } from '@eventstore/db-client';
 import type { BackoffPolicy } from '#application/retryWithBackoff';
 import type { EventSource, EventSubscription } from '#ports/eventSource';
-import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY_POLICY, callWithRetry, type EsdbCallPolicy, type RetryListener } from './esdbRetry.ts';
+import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY_POLICY, callWithRetry, unavailable, type EsdbCallPolicy, type RetryListener } from './esdbRetry.ts';
 import { EventStoreDBSubscription } from './persistentSubscription.ts';
 
 /** Chronicle's own streams; everything else in `$all` is not the projector's business. */
@@ -114,7 +114,9 @@ export const createEventStoreDBEventSource = (client: EventStoreDBClient, settin
         // Someone deleted the group between our create and subscribe: create it again, once.
         if (!(error instanceof PersistentSubscriptionDoesNotExistError)) throw error;
         await ensureGroup(afterPosition);
-        return connect();
+        return connect().catch((again: unknown) => {
+          throw again instanceof PersistentSubscriptionDoesNotExistError ? unavailable('subscribeToPersistentSubscription', again) : again;
+        });
       }
     },
   };

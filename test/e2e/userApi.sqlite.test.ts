@@ -1,0 +1,18 @@
+import { afterAll, beforeAll, describe } from 'vitest';
+import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
+import { userApiScenarios } from './userApiScenarios.ts';
+
+describe('user API end to end, on the embedded default (SQLite)', () => {
+  let stack: ServiceStack | undefined;
+  beforeAll(async () => {
+    stack = await startServiceStack();
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.stop();
+  }, 60_000);
+
+  userApiScenarios(() => {
+    if (stack === undefined) throw new Error('the stack did not start');
+    return stack.baseUrl;
+  });
+});
