@@ -2,7 +2,7 @@ import { handleUserCommand } from '#application/handleUserCommand';
 import { commandOptionsOf, commandResponse } from '#http/commandHttp';
 import { httpHandler } from '#http/httpHandler';
 import { changeEmailBody, userPath } from '#http/userSchemas';
-import { getServices, httpStackDeps } from '../src/wiring.ts';
+import { getCommandDeps, httpStackDeps } from '../src/wiring.ts';
 
 /** POST /users/{id}/email — body `{ email }`, the new address. */
 export const handler = httpHandler(
@@ -10,7 +10,7 @@ export const handler = httpHandler(
   { route: 'POST /users/{id}/email', body: 'required', schemas: { path: userPath, body: changeEmailBody } },
   async (request) => {
     const options = commandOptionsOf(request);
-    const { commands } = await getServices();
+    const commands = await getCommandDeps();
     const command = { type: 'ChangeEmail', data: { userId: request.path.id, email: request.body.email }, metadata: { now: new Date() } } as const;
     return commandResponse(await handleUserCommand(commands, command, options));
   },

@@ -2,7 +2,7 @@ import { handleUserCommand } from '#application/handleUserCommand';
 import { commandOptionsOf, commandResponse } from '#http/commandHttp';
 import { httpHandler } from '#http/httpHandler';
 import { reactivateUserBody, userPath } from '#http/userSchemas';
-import { getServices, httpStackDeps } from '../src/wiring.ts';
+import { getCommandDeps, httpStackDeps } from '../src/wiring.ts';
 
 /** POST /users/{id}/reactivation — no body, or `{}`. */
 export const handler = httpHandler(
@@ -10,7 +10,7 @@ export const handler = httpHandler(
   { route: 'POST /users/{id}/reactivation', body: 'optional', schemas: { path: userPath, body: reactivateUserBody } },
   async (request) => {
     const options = commandOptionsOf(request);
-    const { commands } = await getServices();
+    const commands = await getCommandDeps();
     const command = { type: 'ReactivateUser', data: { userId: request.path.id }, metadata: { now: new Date() } } as const;
     return commandResponse(await handleUserCommand(commands, command, options));
   },

@@ -15,13 +15,6 @@ export const config: Config = loadConfig();
 export const logger: HttpLogger = createHttpLogger(config.logLevel);
 export const httpStackDeps = { logger, maxBodyBytes: config.http.maxBodyBytes } as const;
 
-export interface Services {
-  readonly eventStore: EventStore;
-  readonly readModels: ReadModels;
-  readonly commands: CommandDeps;
-  readonly queries: QueryDeps;
-}
-
 // Adapters are imported on demand: the SQLite default never loads the gRPC or Redis clients.
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {
   if (settings.kind === 'eventstoredb') {
@@ -43,27 +36,26 @@ const buildReadModels = async (settings: Config['readModels'], version: number):
   return createSqliteReadModels({ path: settings.path });
 };
 
-const buildServices = async (settings: Config): Promise<Services> => {
-  const [eventStore, readModels] = await Promise.all([buildEventStore(settings.eventStore), buildReadModels(settings.readModels, settings.readModelVersion)]);
-  return {
-    eventStore,
-    readModels,
-    commands: {
-      eventStore,
-      maxAttempts: settings.http.commandMaxAttempts,
-      onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),
-    },
-    queries: { readModels, consistencyWaitMs: settings.http.consistencyWaitMs },
+/** One build per container, started by the first caller; a failed build is not kept, so the next request tries again. */
+const once = <T>(build: () => Promise<T>): (() => Promise<T>) => {
+  let built: Promise<T> | null = null;
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      built = null;
+      throw error;
+    });
+    return built;
   };
 };
 
-let services: Promise<Services> | null = null;
+// Separate, so a command Lambda never connects to the read models, nor a query Lambda to the event store.
+export const getEventStore = once(() => buildEventStore(config.eventStore));
+export const getReadModels = once(() => buildReadModels(config.readModels, config.readModelVersion));
 
-/** The container's adapters, built on the first call. A failed build is not cached: the next request tries again. */
-export const getServices = (): Promise<Services> => {
-  services ??= buildServices(config).catch((error: unknown) => {
-    services = null;
-    throw error;
-  });
-  return services;
-};
+export const getCommandDeps = async (): Promise<CommandDeps> => ({
+  eventStore: await getEventStore(),
+  maxAttempts: config.http.commandMaxAttempts,
+  onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),
+});
+
+export const getQueryDeps = async (): Promise<QueryDeps> => ({ readModels: await getReadModels(), consistencyWaitMs: config.http.consistencyWaitMs });

@@ -231,6 +231,15 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
         expect(await snapshot(rm, [a.id, b.id])).toEqual(before);
       });
 
+      it('applies a large batch of many streams, and recognises all of it when delivered again', async () => {
+        const users = Array.from({ length: 2500 }, () => newUser());
+        const batch = users.map((u, i) => created(u, 0n, BigInt(i + 1)));
+        expect(new Set(await rm.applyBatch(batch, 2500n))).toEqual(new Set(['applied']));
+        expect(new Set(await rm.applyBatch(batch, 2500n))).toEqual(new Set(['duplicate']));
+        expect(await rm.countUsers('active')).toBe(2500);
+        expect(await rm.getAppliedRevision(`user-${users[2499]!.id}`)).toBe(0n);
+      });
+
       it('applies an empty batch, which only moves the checkpoint', async () => {
         expect(await rm.applyBatch([], 7n)).toEqual([]);
         expect(await rm.getCheckpoint()).toBe(7n);

@@ -14,5 +14,5 @@ describe('user API end to end, on the embedded default (SQLite)', () => {
   userApiScenarios(() => {
     if (stack === undefined) throw new Error('the stack did not start');
     return stack.baseUrl;
-  });
+  }, { eventStore: 'sqlite', readModels: 'sqlite' });
 });

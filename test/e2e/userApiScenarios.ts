@@ -29,7 +29,7 @@ const errorOf = (response: ApiResponse): ErrorBody['error'] => (response.json as
  * The end-to-end HTTP flow of the user API, against a running stack. Each e2e file boots one
  * stack (its own storage configuration) and runs these same scenarios on it.
  */
-export const userApiScenarios = (baseUrl: () => string): void => {
+export const userApiScenarios = (baseUrl: () => string, stores: { readonly eventStore: 'sqlite' | 'eventstoredb'; readonly readModels: 'sqlite' | 'redis' }): void => {
   const api = (method: string, path: string, options?: Parameters<typeof call>[3]) => call(baseUrl(), method, path, options);
   const freshEmail = () => `e2e-${randomUUID().slice(0, 8)}@example.com`;
 
@@ -185,9 +185,9 @@ export const userApiScenarios = (baseUrl: () => string): void => {
     });
   });
 
-  it('answers the health check', async () => {
+  it('answers the health check, naming the configured stores', async () => {
     const health = await api('GET', '/health');
     expect(health.status).toBe(200);
-    expect(health.json['status']).toBe('ok');
+    expect(health.json).toMatchObject({ status: 'ok', ...stores });
   });
 };

@@ -19,8 +19,9 @@ export const isRedisAnswering = async (url = sharedRedisUrl()): Promise<boolean>
 };
 
 /**
- * Suites that need the shared Redis call this in beforeAll. In CI a missing Redis fails the
- * suite (a skip would hide it); locally it only marks the suite skipped.
+ * Suites that need the shared Redis call this as `beforeEach(({ skip }) => requireRedis(skip))`
+ * (vitest 4 gives beforeAll no skip). In CI a missing Redis fails every test (a skip would
+ * hide it); locally it only marks them skipped.
  */
 export const requireRedis = async (skip: (note?: string) => void, url = sharedRedisUrl()): Promise<void> => {
   if (await isRedisAnswering(url)) return;

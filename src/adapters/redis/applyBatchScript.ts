@@ -71,7 +71,7 @@ for first = 1, #streams, 1000 do
   local revisions = call('HMGET', appliedKey, unpack(streams, first, last))
   for k = first, last do applied[streams[k]] = revisions[k - first + 1] or '' end
 end
-local changedStreams = {}
+local changed, changedStreams = {}, {}
 local outcomes = {}
 
 local function moveEmail(userId, old, new)
@@ -96,7 +96,7 @@ for e = 1, count do
   local apply = current == prev
   if apply then
     outcomes[e] = 'a'
-    if changedStreams[stream] == nil then changedStreams[stream] = true; changedStreams[#changedStreams + 1] = stream end
+    if not changed[stream] then changed[stream] = true; changedStreams[#changedStreams + 1] = stream end
     applied[stream] = rev
   elseif current ~= '' and ge(current, rev) then
     outcomes[e] = 'd'
