@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '#domain/errors';
 import type { ApplyOutcome, ProjectedEvent, ReadModelChange } from '#ports/readModels';
-import { orderKeyOf } from './readModelKeys.ts';
+import { orderKeyOf } from '#adapters/shared/userPaging';
 
 /**
  * One batch, applied atomically by Redis. ARGV, flat so that Lua reads it without decoding:

@@ -33,23 +33,3 @@ export const readModelKeys = (version: number): ReadModelKeys => {
     checkpoint: `${prefix}checkpoint`,
   };
 };
-
-/**
- * Paging order: registration time, ties broken by id, as one fixed-width string (15-digit
- * milliseconds, then the id) so that it sorts as text. The same key as the SQLite and memory
- * adapters; times before 1970 or unparsable sort first.
- */
-export const orderKeyOf = (registeredAt: string, id: string): string => {
-  const ms = Date.parse(registeredAt);
-  const clamped = Number.isFinite(ms) && ms > 0 ? ms : 0;
-  return `${String(clamped).padStart(15, '0')}:${id}`;
-};
-
-/** The cursor is the last order key of a page, opaque to callers. */
-export const encodeCursor = (orderKey: string): string => Buffer.from(orderKey, 'utf8').toString('base64url');
-
-export const decodeCursor = (cursor: string): string => {
-  const orderKey = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^\d{15}:.+$/s.test(orderKey)) throw new ValidationError('cursor is not one this service issued', [{ path: 'cursor', message: 'invalid cursor' }]);
-  return orderKey;
-};

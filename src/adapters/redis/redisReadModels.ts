@@ -1,10 +1,10 @@
 import { ErrorReply } from 'redis';
-import { ValidationError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
 import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModels, UserPage, UserView } from '#ports/readModels';
 import { APPLY_BATCH_SCRIPT, APPLY_BATCH_SHA, decodeOutcomes, encodeBatch } from './applyBatchScript.ts';
 import { closeRedis, type RedisClient } from './connectRedis.ts';
-import { decodeCursor, encodeCursor, readModelKeys } from './readModelKeys.ts';
+import { assertLimit, decodeCursor, encodeCursor } from '#adapters/shared/userPaging';
+import { readModelKeys } from './readModelKeys.ts';
 import { translateRedisError } from './redisErrors.ts';
 
 export interface RedisReadModelsOptions {
@@ -32,10 +32,6 @@ const toView = (values: readonly Reply[]): UserView | null => {
     revision: BigInt(revision),
     position: BigInt(position),
   };
-};
-
-const assertLimit = (limit: number): void => {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a whole number of at least 1', [{ path: 'limit', message: 'invalid limit' }]);
 };
 
 /** A Record so that a new status breaks the build here: listing every user must read its index too. */

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { assertLimit, decodeCursor, encodeCursor, orderKeyOf } from '#adapters/shared/userPaging';
 import { UnavailableError, ValidationError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
 import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
@@ -40,28 +41,6 @@ interface UserRow {
   revision: bigint;
   position: bigint;
 }
-
-/**
- * Paging order: registration time, ties broken by id, as one fixed-width string so that the
- * index orders it and the cursor carries it. The same key as the memory and Redis adapters.
- */
-const orderKeyOf = (registeredAt: string, id: string): string => {
-  const ms = Date.parse(registeredAt);
-  const clamped = Number.isFinite(ms) && ms > 0 ? ms : 0;
-  return `${String(clamped).padStart(15, '0')}:${id}`;
-};
-
-const encodeCursor = (orderKey: string): string => Buffer.from(orderKey, 'utf8').toString('base64url');
-
-const decodeCursor = (cursor: string): string => {
-  const orderKey = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^\d{15}:.+$/s.test(orderKey)) throw new ValidationError('cursor is not one this service issued', [{ path: 'cursor', message: 'invalid cursor' }]);
-  return orderKey;
-};
-
-const assertLimit = (limit: number): void => {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a whole number of at least 1', [{ path: 'limit', message: 'invalid limit' }]);
-};
 
 const toView = (row: UserRow): UserView => ({
   id: row.id,
