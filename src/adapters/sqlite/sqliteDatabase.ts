@@ -1,17 +1,29 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { UnavailableError } from '#domain/errors';
 
 export type SqliteDatabase = Database.Database;
 export type SqliteStatement = Database.Statement<unknown[]>;
+
+/**
+ * The native driver, loaded on first use rather than imported. A bundler hoists a static import
+ * of an external package to the top of every Lambda bundle, and the deployed functions (which
+ * run on EventStoreDB and Redis, and ship without better-sqlite3) would then fail at init.
+ */
+const requireFromHere = createRequire(import.meta.url);
+let driver: typeof Database | undefined;
+const sqliteDriver = (): typeof Database => (driver ??= requireFromHere('better-sqlite3') as typeof Database);
 
 export interface OpenSqliteOptions {
   /** How long a statement waits for another connection's write lock before SQLITE_BUSY. */
   readonly busyTimeoutMs?: number;
 }
 
-const isSqliteError = (error: unknown): error is InstanceType<typeof Database.SqliteError> => error instanceof Database.SqliteError;
+/** A failure reported by SQLite itself (it carries an SQLITE_* code). */
+export const isSqliteError = (error: unknown): error is InstanceType<typeof Database.SqliteError> =>
+  driver !== undefined && error instanceof driver.SqliteError;
 
 /** Another connection held the lock for longer than the busy timeout (SQLITE_BUSY_*, SQLITE_LOCKED_*). */
 export const isSqliteBusy = (error: unknown): boolean => isSqliteError(error) && /^SQLITE_(BUSY|LOCKED)/.test(error.code);
@@ -35,9 +47,10 @@ export const openSqliteDatabase = (filePath: string, options: OpenSqliteOptions 
   if (filePath !== ':memory:') mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
   // Switching a fresh file to WAL needs a moment of exclusive access; when several processes
   // open the file at once, the losers retry rather than fail.
+  const SqliteDriver = sqliteDriver();
   const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
-    const db = new Database(filePath, { timeout: busyTimeoutMs });
+    const db = new SqliteDriver(filePath, { timeout: busyTimeoutMs });
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

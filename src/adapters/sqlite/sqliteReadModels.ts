@@ -1,9 +1,8 @@
-import Database from 'better-sqlite3';
 import { assertLimit, decodeCursor, encodeCursor, orderKeyOf } from '#adapters/shared/userPaging';
 import { UnavailableError, ValidationError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
 import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
-import { openSqliteDatabase } from './sqliteDatabase.ts';
+import { isSqliteError, openSqliteDatabase } from './sqliteDatabase.ts';
 
 export interface SqliteReadModelsOptions {
   readonly path: string;
@@ -57,7 +56,7 @@ const toView = (row: UserRow): UserView => ({
 const TRANSIENT_SQLITE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|PROTOCOL|NOMEM|INTERRUPT)/;
 
 const translate = (error: unknown): unknown => {
-  if (error instanceof Database.SqliteError && TRANSIENT_SQLITE.test(error.code)) {
+  if (isSqliteError(error) && TRANSIENT_SQLITE.test(error.code)) {
     return new UnavailableError(`read-model database unavailable: ${error.message}`, { code: error.code });
   }
   return error;

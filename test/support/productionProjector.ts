@@ -1,0 +1,71 @@
+import { loadConfig } from '#config';
+import { createProjector, type Projector } from '#projector/createProjector';
+import { openProjectorAdapters, type ProjectorAdapters } from '#projector/projectorAdapters';
+import type { LogFields, Logger, LogLevel } from '#projector/projectorLogger';
+
+export interface CapturedLog {
+  readonly level: LogLevel;
+  readonly message: string;
+  readonly fields: LogFields;
+}
+
+export interface ProductionProjector {
+  readonly projector: Projector;
+  /** The adapters exactly as the projector process opens them (EventStoreDB + Redis here). */
+  readonly adapters: ProjectorAdapters;
+  readonly healthPort: number;
+  readonly logs: CapturedLog[];
+  /** The last `count` log lines as text, for failure messages. */
+  tail(count?: number): string;
+  /** What SIGTERM does in main.ts: finish the current batch, stop, close the clients. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The projector in this process, composed the way src/projector/main.ts composes it
+ * (configuration from `env` → openProjectorAdapters → createProjector), without the signal
+ * handling around it. Logs are captured instead of printed; the health server listens on a
+ * free loopback port.
+ */
+export const startProductionProjector = async (env: Readonly<Record<string, string>>): Promise<ProductionProjector> => {
+  const config = loadConfig({ PROJECTOR_HEALTH_PORT: '0', ...env });
+  const logs: CapturedLog[] = [];
+  const log =
+    (level: LogLevel) =>
+    (message: string, fields: LogFields = {}): void => {
+      logs.push({ level, message, fields });
+    };
+  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  const adapters = await openProjectorAdapters(config, logger);
+  const projector = createProjector({
+    source: adapters.source,
+    readModels: adapters.readModels,
+    eventStore: adapters.eventStore,
+    settings: { ...config.projector, maxRetryCount: config.projector.subscription.maxRetryCount, healthHost: '127.0.0.1' },
+    logger,
+  });
+  let healthPort: number | null;
+  try {
+    ({ healthPort } = await projector.start());
+  } catch (error) {
+    await adapters.close();
+    throw error;
+  }
+  let stopped: Promise<void> | null = null;
+  return {
+    projector,
+    adapters,
+    healthPort: healthPort ?? 0,
+    logs,
+    tail: (count = 20) =>
+      logs
+        .slice(-count)
+        .map(({ level, message, fields }) => `${level} ${message} ${JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`)
+        .join('\n'),
+    stop: () =>
+      (stopped ??= (async () => {
+        await projector.stop();
+        await adapters.close();
+      })()),
+  };
+};
