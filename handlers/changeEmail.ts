@@ -2,7 +2,7 @@ import { handleUserCommand } from '#application/handleUserCommand';
 import { commandOptionsOf, commandResponse } from '#http/commandHttp';
 import { httpHandler } from '#http/httpHandler';
 import { changeEmailBody, userPath } from '#http/userSchemas';
-import { getCommandDeps, httpStackDeps } from '../src/wiring.ts';
+import { getCommandDeps, httpStackDeps } from '#wiring';
 
 /** POST /users/{id}/email — body `{ email }`, the new address. */
 export const handler = httpHandler(

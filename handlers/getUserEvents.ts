@@ -2,7 +2,7 @@ import { getUserHistory } from '#application/getUserHistory';
 import { httpHandler } from '#http/httpHandler';
 import { jsonResponse } from '#http/jsonResponse';
 import { userPath } from '#http/userSchemas';
-import { getEventStore, httpStackDeps } from '../src/wiring.ts';
+import { getEventStore, httpStackDeps } from '#wiring';
 
 /** GET /users/{id}/events — the audit trail, oldest first, replayed from the event store. */
 export const handler = httpHandler(httpStackDeps, { route: 'GET /users/{id}/events', schemas: { path: userPath } }, async (request) => {

@@ -1,6 +1,6 @@
 import { httpHandler } from '#http/httpHandler';
 import { jsonResponse } from '#http/jsonResponse';
-import { config, getEventStore, getReadModels, httpStackDeps } from '../src/wiring.ts';
+import { config, getEventStore, getReadModels, httpStackDeps } from '#wiring';
 
 /** GET /health — both stores answer (else 503), with how far the projector has come. */
 export const handler = httpHandler(httpStackDeps, { route: 'GET /health', schemas: {} }, async () => {

@@ -1,22 +1,14 @@
 import { listUsers } from '#application/userQueries';
-import { parseConsistencyToken } from '#http/etag';
+import { consistencyTokenOf } from '#http/consistencyToken';
 import { httpHandler } from '#http/httpHandler';
 import { jsonResponse } from '#http/jsonResponse';
 import { listUsersQuery } from '#http/userSchemas';
 import { staleHeader, userViewBody } from '#http/userViewBody';
-import { getQueryDeps, httpStackDeps } from '../src/wiring.ts';
+import { getQueryDeps, httpStackDeps } from '#wiring';
 
 /** GET /users?status=&cursor=&limit= — oldest registration first, `limit` 1–100 (default 20). */
 export const handler = httpHandler(httpStackDeps, { route: 'GET /users', schemas: { query: listUsersQuery } }, async (request) => {
   const { status, cursor, limit } = request.query;
-  const consistentWith =
-    parseConsistencyToken(request.header('x-consistency-token'), 'X-Consistency-Token') ?? parseConsistencyToken(request.query.consistentWith, 'consistentWith');
-  const queries = await getQueryDeps();
-  const { page, stale } = await listUsers(queries, {
-    limit,
-    ...(status === undefined ? {} : { status }),
-    ...(cursor === undefined ? {} : { cursor }),
-    ...(consistentWith === undefined ? {} : { consistentWith }),
-  });
+  const { page, stale } = await listUsers(await getQueryDeps(), { status, cursor, limit, consistentWith: consistencyTokenOf(request) });
   return jsonResponse(200, { items: page.items.map(userViewBody), nextCursor: page.nextCursor }, staleHeader(stale));
 });

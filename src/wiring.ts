@@ -52,10 +52,12 @@ const once = <T>(build: () => Promise<T>): (() => Promise<T>) => {
 export const getEventStore = once(() => buildEventStore(config.eventStore));
 export const getReadModels = once(() => buildReadModels(config.readModels, config.readModelVersion));
 
-export const getCommandDeps = async (): Promise<CommandDeps> => ({
-  eventStore: await getEventStore(),
-  maxAttempts: config.http.commandMaxAttempts,
-  onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),
-});
+export const getCommandDeps = once(
+  async (): Promise<CommandDeps> => ({
+    eventStore: await getEventStore(),
+    maxAttempts: config.http.commandMaxAttempts,
+    onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),
+  }),
+);
 
-export const getQueryDeps = async (): Promise<QueryDeps> => ({ readModels: await getReadModels(), consistencyWaitMs: config.http.consistencyWaitMs });
+export const getQueryDeps = once(async (): Promise<QueryDeps> => ({ readModels: await getReadModels(), consistencyWaitMs: config.http.consistencyWaitMs }));

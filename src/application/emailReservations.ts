@@ -47,7 +47,7 @@ export interface ReservationDeps {
   readonly maxAttempts: number;
 }
 
-type ReservationPurpose = Parameters<typeof reservationEventId>[1];
+type ReservationPurpose = Parameters<typeof reservationEventId>[2];
 
 /**
  * Reads the reservation, decides, appends with the revision read. A conflict means someone
@@ -68,7 +68,7 @@ const runReservationCommand = async (
     if (events.length === 0) return false;
     const metadata = eventMetadata(options, EMAIL_RESERVATION_SCHEMA_VERSION, command.metadata.now);
     const newEvents = events.map((event, index) => ({
-      id: reservationEventId(options.commandId, purpose, reservation.revision, index),
+      id: reservationEventId(options.commandId, streamId, purpose, reservation.revision, index),
       type: event.type,
       data: { ...event.data },
       metadata,

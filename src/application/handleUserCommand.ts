@@ -1,8 +1,8 @@
-import { isConcurrencyError, NotFoundError, PreconditionFailedError } from '#domain/errors';
+import { isConcurrencyError, NotFoundError, PreconditionFailedError, ValidationError } from '#domain/errors';
 import { encodeUserEvent } from '#domain/userEventCodec';
-import type { UserCommand } from '#domain/userCommands';
+import type { UserCommand, UserCommandType } from '#domain/userCommands';
 import { userDecider } from '#domain/userCommands';
-import type { UserEvent } from '#domain/userEvents';
+import type { UserEvent, UserEventType } from '#domain/userEvents';
 import { isRegistered, type UserState } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore, NewEvent } from '#ports/eventStore';
@@ -60,7 +60,7 @@ export const handleUserCommand = async (deps: CommandDeps, command: UserCommand,
 
 const attemptUserCommand = async (deps: CommandDeps, command: UserCommand, options: CommandOptions): Promise<CommandResult> => {
   const stream = await loadUserStream(deps.eventStore, command.data.userId);
-  const earlier = earlierOutcome(stream, command.data.userId, options.commandId);
+  const earlier = earlierOutcome(stream, command, options.commandId);
   if (earlier !== null) return earlier;
   requireRevision(stream, command.data.userId, options.expectedRevision);
   const events = userDecider.decide(command, stream.state);
@@ -68,17 +68,32 @@ const attemptUserCommand = async (deps: CommandDeps, command: UserCommand, optio
   return appendWithReservations(deps, command, options, stream, events, emailEffectsOf(events, stream.state));
 };
 
+/** The event each command's decision starts with: how a retried command recognises its own first event. */
+const FIRST_EVENT_OF: Readonly<Record<UserCommandType, UserEventType>> = {
+  RegisterUser: 'UserRegistered',
+  ChangeEmail: 'EmailChanged',
+  VerifyEmail: 'EmailVerified',
+  SuspendUser: 'UserSuspended',
+  ReactivateUser: 'UserReactivated',
+};
+
 /**
  * The same command id seen again (a retried request with its Idempotency-Key): answer what
  * the first run answered instead of deciding again, which would fail on rules such as
- * USER_ALREADY_REGISTERED.
+ * USER_ALREADY_REGISTERED. A key that already named a different command is refused rather
+ * than silently answered with that other command's result.
  */
-const earlierOutcome = (stream: LoadedUserStream, userId: string, commandId: string): CommandResult | null => {
-  const start = stream.stored.findIndex((event) => event.id === commandEventId(commandId, 0));
+const earlierOutcome = (stream: LoadedUserStream, command: UserCommand, commandId: string): CommandResult | null => {
+  const idAt = (index: number): string => commandEventId(commandId, stream.streamId, index);
+  const start = stream.stored.findIndex((event) => event.id === idAt(0));
   if (start < 0) return null;
   let last = stream.stored[start];
-  for (let i = start + 1; stream.stored[i]?.id === commandEventId(commandId, i - start); i++) last = stream.stored[i];
-  return last === undefined ? null : { id: userId, revision: last.revision, position: last.position };
+  if (last !== undefined && last.type !== FIRST_EVENT_OF[command.type])
+    throw new ValidationError(`this Idempotency-Key was already used for a different request (${last.type})`, [
+      { path: 'Idempotency-Key', message: 'already used for a different request' },
+    ]);
+  for (let i = start + 1; stream.stored[i]?.id === idAt(i - start); i++) last = stream.stored[i];
+  return last === undefined ? null : { id: command.data.userId, revision: last.revision, position: last.position };
 };
 
 const requireRevision = (stream: LoadedUserStream, userId: string, expected: bigint | undefined): void => {
@@ -137,7 +152,7 @@ const appendUserEvents = async (
 ): Promise<CommandResult> => {
   const newEvents: NewEvent[] = events.map((event, index) => {
     const encoded = encodeUserEvent(event);
-    return { id: commandEventId(options.commandId, index), type: encoded.type, data: encoded.data, metadata: eventMetadata(options, encoded.schemaVersion, now) };
+    return { id: commandEventId(options.commandId, stream.streamId, index), type: encoded.type, data: encoded.data, metadata: eventMetadata(options, encoded.schemaVersion, now) };
   });
   const appended = await eventStore.appendToStream(stream.streamId, newEvents, { expectedRevision: expectedRevisionOf(stream) });
   return { id: userId, revision: appended.nextRevision, position: appended.position };

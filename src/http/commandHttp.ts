@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandOptions, CommandResult } from '#application/commandOptions';
+import { userIdForIdempotencyKey } from '#application/eventIds';
 import { ValidationError } from '#domain/errors';
 import { formatEtag, parseIfMatch } from './etag.ts';
 import type { HttpResponse, RequestInfo } from './httpEvent.ts';
@@ -25,6 +26,12 @@ export const commandOptionsOf = (request: { readonly info: RequestInfo; header(n
     ...(request.info.actor === undefined ? {} : { actor: request.info.actor }),
     ...(expectedRevision === undefined ? {} : { expectedRevision }),
   };
+};
+
+/** The id of a user to register: derived from the Idempotency-Key when given, so that a retry lands on the same user. */
+export const newUserIdOf = (request: { header(name: string): string | undefined }): string => {
+  const key = idempotencyKeyOf(request.header);
+  return key === undefined ? randomUUID() : userIdForIdempotencyKey(key);
 };
 
 /** Result → response: `{id, revision, position}` with the revision as ETag and the position as consistency token. */

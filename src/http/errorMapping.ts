@@ -1,6 +1,7 @@
 import { isChronicleError, type ChronicleError, type ErrorKind } from '#domain/errors';
 import type { HttpResponse } from './httpEvent.ts';
 import { jsonResponse } from './jsonResponse.ts';
+import { staleHeader } from './userViewBody.ts';
 
 /** The one mapping from error kinds to HTTP statuses. */
 export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
@@ -18,8 +19,14 @@ export const errorBody = (code: string, message: string, details?: Readonly<Reco
   error: { code, message, ...(details === undefined ? {} : { details }) },
 });
 
+const headersOf = (error: ChronicleError): Record<string, string> => ({
+  ...(error.kind === 'unavailable' ? { 'retry-after': '1' } : {}),
+  // A read that gave up waiting for its consistency token says so, whatever it found (a 404 included).
+  ...staleHeader(error.details?.['stale'] === true),
+});
+
 const fromChronicleError = (error: ChronicleError): HttpResponse =>
-  jsonResponse(STATUS_OF_KIND[error.kind], errorBody(error.code, error.message, error.details), error.kind === 'unavailable' ? { 'retry-after': '1' } : {});
+  jsonResponse(STATUS_OF_KIND[error.kind], errorBody(error.code, error.message, error.details), headersOf(error));
 
 /** Known errors keep their code and details; anything else is a generic 500 whose details stay in the log. */
 export const errorResponse = (error: unknown): HttpResponse =>

@@ -2,6 +2,7 @@ import { loadConfig } from '#config';
 import { createProjector, type Projector } from '#projector/createProjector';
 import { openProjectorAdapters, type ProjectorAdapters } from '#projector/projectorAdapters';
 import type { LogFields, Logger, LogLevel } from '#projector/projectorLogger';
+import type { ReadModels } from '#ports/readModels';
 
 export interface CapturedLog {
   readonly level: LogLevel;
@@ -27,7 +28,12 @@ export interface ProductionProjector {
  * handling around it. Logs are captured instead of printed; the health server listens on a
  * free loopback port.
  */
-export const startProductionProjector = async (env: Readonly<Record<string, string>>): Promise<ProductionProjector> => {
+export interface ProductionProjectorOptions {
+  /** Wraps the Redis read models the projector writes through, e.g. to act between a write and its ack. */
+  readonly wrapReadModels?: (readModels: ReadModels) => ReadModels;
+}
+
+export const startProductionProjector = async (env: Readonly<Record<string, string>>, options: ProductionProjectorOptions = {}): Promise<ProductionProjector> => {
   const config = loadConfig({ PROJECTOR_HEALTH_PORT: '0', ...env });
   const logs: CapturedLog[] = [];
   const log =
@@ -39,7 +45,7 @@ export const startProductionProjector = async (env: Readonly<Record<string, stri
   const adapters = await openProjectorAdapters(config, logger);
   const projector = createProjector({
     source: adapters.source,
-    readModels: adapters.readModels,
+    readModels: options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels,
     eventStore: adapters.eventStore,
     settings: { ...config.projector, maxRetryCount: config.projector.subscription.maxRetryCount, healthHost: '127.0.0.1' },
     logger,

@@ -9,7 +9,7 @@ import type { UserCommand } from '#domain/userCommands';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
 import type { CommandOptions } from '#application/commandOptions';
-import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, suspend, verifyEmail } from './commandFixtures.ts';
+import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, reactivate, register, suspend, verifyEmail } from './commandFixtures.ts';
 
 const depsOf = (eventStore: EventStore, maxAttempts = 5): CommandDeps => ({ eventStore, maxAttempts });
 
@@ -81,7 +81,7 @@ describe('user command handling', () => {
       const options = freshOptions();
       await handleUserCommand(depsOf(store), register(userId, freshEmail()), options);
       const [stored] = await store.readStream(userStreamId(userId));
-      expect(stored?.id).toBe(commandEventId(options.commandId, 0));
+      expect(stored?.id).toBe(commandEventId(options.commandId, userStreamId(userId), 0));
     });
 
     it('refuses a second registration of the same user', async () => {
@@ -132,6 +132,28 @@ describe('user command handling', () => {
       expect(a).toEqual(b);
       expect(await store.readStream(userStreamId(userId))).toHaveLength(1);
       expect(await emailHolder(store, email)).toBe(userId);
+    });
+
+    it('treats the same key sent for two different users as two commands', async () => {
+      const store = createMemoryEventStore();
+      const [alice, bob] = [randomUUID(), randomUUID()];
+      for (const userId of [alice, bob]) await handleUserCommand(depsOf(store), register(userId, freshEmail()), freshOptions());
+      const options = freshOptions();
+      const [newAlice, newBob] = [freshEmail(), freshEmail()];
+      await handleUserCommand(depsOf(store), changeEmail(alice, newAlice), options);
+      await handleUserCommand(depsOf(store), changeEmail(bob, newBob), options);
+      expect((await store.readStream(userStreamId(bob))).map((e) => e.data['email'])).toEqual([expect.any(String), newBob]);
+      expect([await emailHolder(store, newAlice), await emailHolder(store, newBob)]).toEqual([alice, bob]);
+    });
+
+    it('refuses a key already used for a different command, writing nothing', async () => {
+      const store = createMemoryEventStore();
+      const userId = randomUUID();
+      await handleUserCommand(depsOf(store), register(userId, freshEmail()), freshOptions());
+      const options = freshOptions();
+      await handleUserCommand(depsOf(store), suspend(userId), options);
+      expect(await codeOf(handleUserCommand(depsOf(store), reactivate(userId), options))).toBe('VALIDATION_FAILED');
+      expect((await store.readStream(userStreamId(userId))).map((e) => e.type)).toEqual(['UserRegistered', 'UserSuspended']);
     });
   });
 

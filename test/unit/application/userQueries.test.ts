@@ -68,6 +68,14 @@ describe('user queries', () => {
       expect(user.status).toBe('active');
     });
 
+    it('answers USER_NOT_FOUND marked stale when the wait times out before the user appears', async () => {
+      const { deps, run } = setup(30);
+      const userId = randomUUID();
+      const { position } = await run(register(userId, freshEmail()));
+      const error = await getUser(deps, userId, { consistentWith: position }).catch((e: unknown) => e);
+      expect(isChronicleError(error) && [error.code, error.details?.['stale']]).toEqual(['USER_NOT_FOUND', true]);
+    });
+
     it('needs no wait when the view itself already includes the token', async () => {
       const { store, readModels, run } = setup();
       const userId = randomUUID();

@@ -149,6 +149,16 @@ describe('the HTTP middleware stack', () => {
       const response = await handler(eventOf({ body: '{}' }), context);
       expect(response.statusCode).toBe(status);
       expect(errorOf(response.body).code).toBe(code);
+      expect(response.headers['x-read-model-stale']).toBeUndefined();
+    });
+
+    it('marks a not-found answer stale when the wait for the consistency token ran out', async () => {
+      const { handler } = setup(async () => {
+        throw new NotFoundError('USER_NOT_FOUND', 'no such user', { userId: 'u1', stale: true });
+      });
+      const response = await handler(eventOf({ body: '{}' }), context);
+      expect(response.statusCode).toBe(404);
+      expect(response.headers['x-read-model-stale']).toBe('true');
     });
 
     it('answers an unexpected error with a generic 500 and keeps the details in the log', async () => {
