@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { PersistentGroupSettings } from '#adapters/eventstoredb/index';
 
 /**
  * The one place that reads the environment. Everything has a default that works locally;
@@ -28,14 +29,7 @@ export interface ProjectorConfig {
   readonly shutdownTimeoutMs: number;
   readonly retry: RetryConfig;
   /** Persistent-subscription group settings (EventStoreDB). */
-  readonly subscription: {
-    readonly groupName: string;
-    readonly bufferSize: number;
-    readonly readBatchSize: number;
-    readonly checkpointAfterMs: number;
-    readonly maxRetryCount: number;
-    readonly messageTimeoutMs: number;
-  };
+  readonly subscription: PersistentGroupSettings;
   /** SQLite source: how often to look for new events when caught up. */
   readonly pollIntervalMs: number;
 }

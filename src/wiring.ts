@@ -48,11 +48,13 @@ const once = <T>(build: () => Promise<T>): (() => Promise<T>) => {
   };
 };
 
-// Separate, so a command Lambda never connects to the read models, nor a query Lambda to the event store.
-export const getEventStore = once(() => buildEventStore(config.eventStore));
-export const getReadModels = once(() => buildReadModels(config.readModels, config.readModelVersion));
+// Separate, so a command Lambda never connects to the read models, nor a query Lambda to the event
+// store. The /* @__PURE__ */ marks let the bundler drop the getters a handler does not import, and
+// with them the clients they load: a query bundle carries no gRPC client, a command bundle no Redis.
+export const getEventStore = /* @__PURE__ */ once(() => buildEventStore(config.eventStore));
+export const getReadModels = /* @__PURE__ */ once(() => buildReadModels(config.readModels, config.readModelVersion));
 
-export const getCommandDeps = once(
+export const getCommandDeps = /* @__PURE__ */ once(
   async (): Promise<CommandDeps> => ({
     eventStore: await getEventStore(),
     maxAttempts: config.http.commandMaxAttempts,
@@ -60,4 +62,4 @@ export const getCommandDeps = once(
   }),
 );
 
-export const getQueryDeps = once(async (): Promise<QueryDeps> => ({ readModels: await getReadModels(), consistencyWaitMs: config.http.consistencyWaitMs }));
+export const getQueryDeps = /* @__PURE__ */ once(async (): Promise<QueryDeps> => ({ readModels: await getReadModels(), consistencyWaitMs: config.http.consistencyWaitMs }));

@@ -8,8 +8,7 @@ import {
   type EmailReservationEvent,
   type EmailReservationState,
 } from '#domain/emailReservation';
-import { isConcurrencyError } from '#domain/errors';
-import { MalformedEventError } from '#domain/userEventCodec';
+import { isConcurrencyError, MalformedEventError } from '#domain/errors';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions } from './commandOptions.ts';
 import { reservationEventId } from './eventIds.ts';

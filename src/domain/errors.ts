@@ -83,10 +83,25 @@ export class UnavailableError extends ChronicleError {
   }
 }
 
+/**
+ * A stored event this code cannot read: malformed, of an unknown type, or written by a newer
+ * version. Never the caller's fault, so deliberately outside ChronicleError: HTTP answers the
+ * generic 500 and logs the details instead of blaming the request; the projector parks it.
+ */
+export class MalformedEventError extends Error {
+  readonly issues: readonly ValidationIssue[];
+  constructor(message: string, issues: readonly ValidationIssue[] = []) {
+    super(message);
+    this.name = 'MalformedEventError';
+    this.issues = issues;
+  }
+}
+
 export const isChronicleError = (e: unknown): e is ChronicleError => e instanceof ChronicleError;
 export const isValidationError = (e: unknown): e is ValidationError => e instanceof ValidationError;
 export const isNotFoundError = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
 export const isRuleViolatedError = (e: unknown): e is RuleViolatedError => e instanceof RuleViolatedError;
 export const isConcurrencyError = (e: unknown): e is ConcurrencyError => e instanceof ConcurrencyError;
 export const isPreconditionFailedError = (e: unknown): e is PreconditionFailedError => e instanceof PreconditionFailedError;
+export const isMalformedEventError = (e: unknown): e is MalformedEventError => e instanceof MalformedEventError;
 export const isUnavailableError = (e: unknown): e is UnavailableError => e instanceof UnavailableError;

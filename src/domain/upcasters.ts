@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.ts';
+import { MalformedEventError } from './errors.ts';
 
 /**
  * Schema evolution by upcasting on read. Each upcaster turns one (type, version) into the next
@@ -29,13 +29,13 @@ export const createUpcasterRegistry = (upcasters: Readonly<Record<string, Upcast
     while (current.schemaVersion < targetVersion) {
       const step = upcasters[upcasterKey(current.type, current.schemaVersion)];
       if (step === undefined)
-        throw new ValidationError(`no upcaster for ${current.type} v${current.schemaVersion}`, [
+        throw new MalformedEventError(`no upcaster for ${current.type} v${current.schemaVersion}`, [
           { path: 'schemaVersion', message: `cannot bring ${current.type} from v${current.schemaVersion} to v${targetVersion}` },
         ]);
       current = { type: current.type, schemaVersion: current.schemaVersion + 1, data: step(current.data) };
     }
     if (current.schemaVersion > targetVersion)
-      throw new ValidationError(`${current.type} v${current.schemaVersion} is newer than this code knows (v${targetVersion})`, [
+      throw new MalformedEventError(`${current.type} v${current.schemaVersion} is newer than this code knows (v${targetVersion})`, [
         { path: 'schemaVersion', message: 'written by a newer version of Chronicle' },
       ]);
     return current;

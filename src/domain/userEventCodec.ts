@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.ts';
+import { MalformedEventError } from './errors.ts';
 import { CURRENT_SCHEMA_VERSION, isUserEventType, type UserEvent, type UserEventType } from './userEvents.ts';
 import { userUpcasters, type JsonObject, type UpcasterRegistry, type VersionedEvent } from './upcasters.ts';
 
@@ -12,8 +12,6 @@ const REQUIRED_FIELDS: Record<UserEventType, Record<string, FieldKind>> = {
   UserSuspended: { userId: 'string', reason: 'string', suspendedAt: 'string' },
   UserReactivated: { userId: 'string', reactivatedAt: 'string' },
 };
-
-export class MalformedEventError extends ValidationError {}
 
 /**
  * Stored form → domain event: upcast to the current version, then check the shape. Everything

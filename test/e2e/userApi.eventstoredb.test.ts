@@ -1,6 +1,13 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
+import { tempDir } from '#test/support/tempDir';
 import { userApiScenarios } from './userApiScenarios.ts';
 
 /**
@@ -30,4 +37,90 @@ describe('user API end to end, on EventStoreDB', () => {
     if (stack === undefined) throw new Error('the stack did not start');
     return stack.baseUrl;
   }, { eventStore: 'eventstoredb', readModels: 'sqlite' });
+
+  it('logs its requests, and no email address', () => {
+    const output = stack?.output() ?? '';
+    expect(output).toContain('"route":"POST /users"');
+    expect(output).not.toMatch(/[^\s@"]+@example\.com/i);
+  });
+});
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+/** serverless.yml's esbuild banner: gRPC and protobuf call require() and read __dirname inside the ESM bundle. */
+const lambdaBanner = (): string => {
+  const banner = /^\s+js:\s*"(.+)"\s*$/m.exec(readFileSync(path.join(root, 'serverless.yml'), 'utf8'))?.[1];
+  if (banner === undefined) throw new Error('serverless.yml has no esbuild banner');
+  return banner;
+};
+
+/** Bundles a handler the way serverless.yml packages it: better-sqlite3 is left out of the package. */
+const bundleHandler = async (name: string, outFile: string) => {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [`handlers/${name}.ts`],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: ['better-sqlite3', '@aws-sdk/*'],
+    banner: { js: lambdaBanner() },
+    metafile: true,
+    logLevel: 'error',
+  });
+  // The inputs that made it into the bundle (tree shaking drops the rest to zero bytes).
+  return Object.values(result.metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs).flatMap(([input, { bytesInOutput }]) => (bytesInOutput > 0 ? [input] : [])),
+  );
+};
+
+describe('a deployed Lambda, configured for EventStoreDB', () => {
+  let emulator: EsdbEmulator | undefined;
+  const dir = tempDir('chronicle-lambda-');
+
+  beforeAll(async () => {
+    if (!process.env['EVENTSTORE_CONNECTION_STRING']?.trim()) emulator = await startEsdbEmulator();
+  });
+
+  afterAll(async () => {
+    await emulator?.stop();
+    dir.remove();
+  });
+
+  it('starts and answers from its bundle alone, without the embedded SQLite driver', async () => {
+    // Outside the checkout, so no node_modules can be found from the bundle: as in the deployment package.
+    const bundle = path.join(dir.path, 'getUserEvents.mjs');
+    await bundleHandler('getUserEvents', bundle);
+    const invoke = path.join(dir.path, 'invoke.mjs');
+    const event = { version: '2.0', routeKey: 'GET /users/{id}/events', rawPath: '/', rawQueryString: '', headers: {}, isBase64Encoded: false };
+    writeFileSync(
+      invoke,
+      `const { handler } = await import(${JSON.stringify(bundle)});
+       const response = await handler({ ...${JSON.stringify(event)}, requestContext: { requestId: 'r1', http: { method: 'GET', path: '/' } }, pathParameters: { id: process.env.USER_ID } }, { awsRequestId: 'a1' });
+       process.stdout.write(JSON.stringify(response) + '\\n');
+       process.exit(0);`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [invoke], {
+      cwd: dir.path,
+      timeout: 60_000,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        EVENTSTORE_CONNECTION_STRING: process.env['EVENTSTORE_CONNECTION_STRING']?.trim() || (emulator?.connectionString ?? ''),
+        USER_ID: randomUUID(),
+        DATA_DIR: dir.path,
+      },
+    });
+    const response = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { statusCode: number; body: string };
+    expect(response.statusCode).toBe(404);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'USER_NOT_FOUND' } });
+  }, 120_000);
+
+  it('bundles only the clients its handler needs', async () => {
+    const queryInputs = await bundleHandler('getUser', path.join(dir.path, 'getUser.mjs'));
+    const commandInputs = await bundleHandler('suspendUser', path.join(dir.path, 'suspendUser.mjs'));
+    expect(queryInputs.some((input) => input.includes('node_modules/@eventstore/'))).toBe(false);
+    expect(commandInputs.some((input) => input.includes('node_modules/@redis/'))).toBe(false);
+    expect(commandInputs.some((input) => input.includes('node_modules/@eventstore/'))).toBe(true);
+  }, 120_000);
 });

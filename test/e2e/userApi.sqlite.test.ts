@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
 import { userApiScenarios } from './userApiScenarios.ts';
 
@@ -15,4 +15,10 @@ describe('user API end to end, on the embedded default (SQLite)', () => {
     if (stack === undefined) throw new Error('the stack did not start');
     return stack.baseUrl;
   }, { eventStore: 'sqlite', readModels: 'sqlite' });
+
+  it('logs its requests, and no email address', () => {
+    const output = stack?.output() ?? '';
+    expect(output).toContain('"route":"POST /users"');
+    expect(output).not.toMatch(/[^\s@"]+@example\.com/i);
+  });
 });

@@ -16,7 +16,8 @@ import { EventStoreDBSubscription } from './persistentSubscription.ts';
 /** Chronicle's own streams; everything else in `$all` is not the projector's business. */
 export const DEFAULT_STREAM_PREFIXES: readonly string[] = Object.freeze(['user-']);
 
-export interface EventStoreDBEventSourceSettings {
+/** The persistent-subscription group's settings (config.ts reads them from the environment). */
+export interface PersistentGroupSettings {
   readonly groupName: string;
   /** Unacknowledged events the server lets one consumer hold. */
   readonly bufferSize: number;
@@ -25,6 +26,9 @@ export interface EventStoreDBEventSourceSettings {
   readonly checkpointAfterMs: number;
   readonly maxRetryCount: number;
   readonly messageTimeoutMs: number;
+}
+
+export interface EventStoreDBEventSourceSettings extends PersistentGroupSettings {
   readonly streamPrefixes?: readonly string[];
   readonly retry?: BackoffPolicy;
   readonly attemptTimeoutMs?: number;

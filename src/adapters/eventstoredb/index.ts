@@ -5,6 +5,7 @@ export {
   createEventStoreDBEventSource,
   persistentSubscriptionSettings,
   type EventStoreDBEventSourceSettings,
+  type PersistentGroupSettings,
 } from './eventStoreDBEventSource.ts';
 export { createEventStoreDBParkedEvents, parkedStreamName, type EventStoreDBParkedEventsSettings } from './eventStoreDBParkedEvents.ts';
 export { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY_POLICY, isTransientEsdbError, type RetryListener } from './esdbRetry.ts';

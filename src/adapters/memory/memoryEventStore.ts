@@ -1,9 +1,7 @@
-import { ConcurrencyError, UnavailableError, ValidationError } from '#domain/errors';
+import { checkAppend } from '#adapters/shared/checkAppend';
+import { UnavailableError, ValidationError } from '#domain/errors';
 import type { JsonObject } from '#domain/upcasters';
-import type { AppendResult, EventStore, ExpectedRevision, NewEvent, ReadAllOptions, ReadStreamOptions, StoredEvent } from '#ports/eventStore';
-
-/** How ConcurrencyError spells revisions: the keyword, or the decimal revision. */
-const revisionLabel = (revision: ExpectedRevision): string => (typeof revision === 'bigint' ? revision.toString() : revision);
+import type { EventStore, ReadAllOptions, ReadStreamOptions, StoredEvent } from '#ports/eventStore';
 
 const limitOf = (maxCount: number | undefined): number => {
   if (maxCount === undefined) return Number.POSITIVE_INFINITY;
@@ -41,19 +39,6 @@ export const createMemoryEventStore = (): EventStore => {
     recordedAt: new Date(record.recordedAt.getTime()),
   });
 
-  /** The original result when every id is already stored, in order, in this stream; null when none is. */
-  const idempotentResult = (streamId: string, events: readonly NewEvent[], expected: ExpectedRevision, current: bigint | null): AppendResult | null => {
-    const found = events.map((event) => byId.get(event.id));
-    if (found.every((stored) => stored === undefined)) return null;
-    const first = found[0];
-    const consecutive =
-      first !== undefined &&
-      found.every((stored, index) => stored !== undefined && stored.streamId === streamId && stored.revision === first.revision + BigInt(index));
-    const last = found[found.length - 1];
-    if (!consecutive || last === undefined) throw new ConcurrencyError(streamId, revisionLabel(expected), revisionLabel(current ?? 'no_stream'));
-    return { nextRevision: last.revision, position: last.position };
-  };
-
   return {
     async appendToStream(streamId, events, { expectedRevision }) {
       ensureOpen();
@@ -62,15 +47,8 @@ export const createMemoryEventStore = (): EventStore => {
       const stream = streams.get(streamId) ?? [];
       const current = stream.length === 0 ? null : BigInt(stream.length - 1);
 
-      const original = idempotentResult(streamId, events, expectedRevision, current);
+      const original = checkAppend(streamId, events, expectedRevision, current, (id) => byId.get(id));
       if (original !== null) return original;
-
-      const matches =
-        expectedRevision === 'any' ||
-        (expectedRevision === 'no_stream' && current === null) ||
-        (expectedRevision === 'stream_exists' && current !== null) ||
-        (typeof expectedRevision === 'bigint' && expectedRevision === current);
-      if (!matches) throw new ConcurrencyError(streamId, revisionLabel(expectedRevision), revisionLabel(current ?? 'no_stream'));
 
       const recordedAt = new Date();
       for (const event of events) {

@@ -63,29 +63,51 @@ if i ~= argc + 1 then return bad('batch length') end
 
 local appliedKey = prefix .. 'applied'
 local emailKey = prefix .. 'users:by-email'
+local CHUNK = 1000
+
+-- Variadic writes in slices that unpack() can take.
+local function callChunked(command, key, list, step)
+  for first = 1, #list, CHUNK * step do
+    call(command, key, unpack(list, first, math.min(first + CHUNK * step - 1, #list)))
+  end
+end
 
 -- Every stream's applied revision, read in a few HMGETs rather than one HGET per event.
-local applied = {}
-for first = 1, #streams, 1000 do
-  local last = math.min(first + 999, #streams)
+local applied, before = {}, {}
+for first = 1, #streams, CHUNK do
+  local last = math.min(first + CHUNK - 1, #streams)
   local revisions = call('HMGET', appliedKey, unpack(streams, first, last))
   for k = first, last do applied[streams[k]] = revisions[k - first + 1] or '' end
 end
-local changed, changedStreams = {}, {}
+local changedStreams, changed = {}, {}
 local outcomes = {}
 
-local function moveEmail(userId, old, new)
-  if old and old ~= new and call('HGET', emailKey, old) == userId then call('HDEL', emailKey, old) end
-  call('HSET', emailKey, new, userId)
-end
-
-local function moveStatus(userId, order, old, new)
-  if old then
-    call('SREM', prefix .. 'users:' .. old, userId)
-    call('ZREM', prefix .. 'users:' .. old .. ':by-registration', order)
+-- 1. Fold the applicable events, in order, into each touched user's final state. Writes come
+-- after, once per user and once per index: a redis.call costs more than the Lua around it.
+-- A user's record: s0/e0/o0 as stored before the batch (nil: no hash), status/email/order now,
+-- exists, emailAt (event index of the last email set, so that the last writer of an address
+-- wins), and the hash fields to write (names in first-set order, values by name).
+local users, touched = {}, {}
+local function userOf(id, fresh)
+  local u = users[id]
+  if u then return u end
+  u = { id = id, names = {}, values = {}, exists = false }
+  -- A stream with no applied revision has never written its user's hash (only its own events
+  -- do), so its revision-0 create needs no read.
+  if not fresh then
+    local old = call('HMGET', prefix .. 'user:' .. id, 'status', 'email', 'order')
+    if old[1] then
+      u.exists, u.s0, u.e0, u.o0 = true, old[1], old[2], old[3]
+      u.status, u.email, u.order = old[1], old[2], old[3]
+    end
   end
-  call('SADD', prefix .. 'users:' .. new, userId)
-  call('ZADD', prefix .. 'users:' .. new .. ':by-registration', 0, order)
+  users[id] = u
+  touched[#touched + 1] = id
+  return u
+end
+local function set(u, name, value)
+  if u.values[name] == nil then u.names[#u.names + 1] = name end
+  u.values[name] = value
 end
 
 i = 4
@@ -107,36 +129,27 @@ for e = 1, count do
     if ARGV[i] == 'c' then
       if apply then
         local id, email, status, order = ARGV[i + 1], ARGV[i + 2], ARGV[i + 4], ARGV[i + 7]
-        local key = prefix .. 'user:' .. id
-        local old = call('HMGET', key, 'status', 'email', 'order')
-        if old[1] and old[3] then
-          call('SREM', prefix .. 'users:' .. old[1], id)
-          call('ZREM', prefix .. 'users:' .. old[1] .. ':by-registration', old[3])
-        end
-        call('HSET', key, 'id', id, 'email', email, 'displayName', ARGV[i + 3], 'status', status,
-          'emailVerified', ARGV[i + 5], 'registeredAt', ARGV[i + 6], 'order', order, 'revision', rev, 'position', pos)
-        moveStatus(id, order, false, status)
-        if old[2] ~= email then moveEmail(id, old[2], email) end
+        local u = userOf(id, prev == '')
+        u.exists, u.status, u.order = true, status, order
+        if u.email ~= email then u.email, u.emailAt = email, e end
+        set(u, 'id', id); set(u, 'email', email); set(u, 'displayName', ARGV[i + 3]); set(u, 'status', status)
+        set(u, 'emailVerified', ARGV[i + 5]); set(u, 'registeredAt', ARGV[i + 6]); set(u, 'order', order)
+        set(u, 'revision', rev); set(u, 'position', pos)
       end
       i = i + 8
     else
-      local userId, f = ARGV[i + 1], tonumber(ARGV[i + 2])
+      local f = tonumber(ARGV[i + 2])
       if apply then
-        local key = prefix .. 'user:' .. userId
-        local old = call('HMGET', key, 'status', 'email', 'order')
+        local u = userOf(ARGV[i + 1], false)
         -- A patch for a user the read model never saw (its registration was parked) is dropped.
-        if old[1] then
-          local args = { key, 'revision', rev, 'position', pos }
-          local status, email
-          for j = 0, f - 1 do
-            local name, value = ARGV[i + 3 + 2 * j], ARGV[i + 4 + 2 * j]
-            args[#args + 1] = name
-            args[#args + 1] = value
-            if name == 'status' then status = value elseif name == 'email' then email = value end
+        if u.exists then
+          set(u, 'revision', rev); set(u, 'position', pos)
+          for j = i + 3, i + 1 + 2 * f, 2 do
+            local name, value = ARGV[j], ARGV[j + 1]
+            set(u, name, value)
+            if name == 'status' then u.status = value
+            elseif name == 'email' and value ~= u.email then u.email, u.emailAt = value, e end
           end
-          call('HSET', unpack(args))
-          if status and status ~= old[1] and old[3] then moveStatus(userId, old[3], old[1], status) end
-          if email and email ~= old[2] then moveEmail(userId, old[2], email) end
         end
       end
       i = i + 3 + 2 * f
@@ -144,18 +157,69 @@ for e = 1, count do
   end
 end
 
--- Each stream's applied revision is written once per batch, in chunks that unpack() can take.
-local entries = {}
-for s = 1, #changedStreams do
-  local stream = changedStreams[s]
-  entries[#entries + 1] = stream
-  entries[#entries + 1] = applied[stream]
-  if #entries >= 1000 then
-    call('HSET', appliedKey, unpack(entries))
-    entries = {}
+-- 2. Writes, each index in as few calls as it takes: removals before additions, so that a
+-- member leaving one place and another arriving there end up as in event order.
+local remove, add, removeOrder, addOrder = {}, {}, {}, {}
+local function listOf(lists, status)
+  local list = lists[status]
+  if not list then list = {}; lists[status] = list end
+  return list
+end
+local oldEmails, oldEmailOwners, newEmails = {}, {}, {}
+for t = 1, #touched do
+  local id = touched[t]
+  local u = users[id]
+  if u.exists then
+    local hash = { prefix .. 'user:' .. id }
+    for k = 1, #u.names do
+      local name = u.names[k]
+      hash[#hash + 1] = name
+      hash[#hash + 1] = u.values[name]
+    end
+    call('HSET', unpack(hash))
+    if u.s0 ~= u.status then
+      if u.s0 then local l = listOf(remove, u.s0); l[#l + 1] = id end
+      local l = listOf(add, u.status); l[#l + 1] = id
+    end
+    if u.s0 ~= u.status or u.o0 ~= u.order then
+      if u.s0 and u.o0 then local l = listOf(removeOrder, u.s0); l[#l + 1] = u.o0 end
+      local l = listOf(addOrder, u.status); l[#l + 1] = 0; l[#l + 1] = u.order
+    end
+    if u.email ~= u.e0 then
+      if u.e0 then oldEmails[#oldEmails + 1] = u.e0; oldEmailOwners[#oldEmailOwners + 1] = id end
+      newEmails[#newEmails + 1] = u
+    end
   end
 end
-if #entries > 0 then call('HSET', appliedKey, unpack(entries)) end
+for status, list in pairs(remove) do callChunked('SREM', prefix .. 'users:' .. status, list, 1) end
+for status, list in pairs(removeOrder) do callChunked('ZREM', prefix .. 'users:' .. status .. ':by-registration', list, 1) end
+for status, list in pairs(add) do callChunked('SADD', prefix .. 'users:' .. status, list, 1) end
+for status, list in pairs(addOrder) do callChunked('ZADD', prefix .. 'users:' .. status .. ':by-registration', list, 2) end
+
+-- An old address is removed only while it still points to its user (another may have taken it).
+local stale = {}
+for first = 1, #oldEmails, CHUNK do
+  local last = math.min(first + CHUNK - 1, #oldEmails)
+  local owners = call('HMGET', emailKey, unpack(oldEmails, first, last))
+  for k = first, last do
+    if owners[k - first + 1] == oldEmailOwners[k] then stale[#stale + 1] = oldEmails[k] end
+  end
+end
+callChunked('HDEL', emailKey, stale, 1)
+table.sort(newEmails, function(a, b) return a.emailAt < b.emailAt end)
+local emailPairs = {}
+for k = 1, #newEmails do
+  emailPairs[#emailPairs + 1] = newEmails[k].email
+  emailPairs[#emailPairs + 1] = newEmails[k].id
+end
+callChunked('HSET', emailKey, emailPairs, 2)
+
+local revisions = {}
+for s = 1, #changedStreams do
+  revisions[#revisions + 1] = changedStreams[s]
+  revisions[#revisions + 1] = applied[changedStreams[s]]
+end
+callChunked('HSET', appliedKey, revisions, 2)
 
 if checkpoint ~= '' then
   local stored = call('GET', prefix .. 'checkpoint')

@@ -1,4 +1,5 @@
-import { ConcurrencyError, UnavailableError, ValidationError } from '#domain/errors';
+import { checkAppend, type StoredPlace } from '#adapters/shared/checkAppend';
+import { UnavailableError, ValidationError } from '#domain/errors';
 import type { JsonObject } from '#domain/upcasters';
 import type { AppendResult, EventStore, ExpectedRevision, NewEvent, StoredEvent } from '#ports/eventStore';
 import { openSqliteDatabase, translateSqliteError, type SqliteDatabase, type SqliteStatement } from './sqliteDatabase.ts';
@@ -47,9 +48,6 @@ export const prefixParameters = (prefixes: readonly string[]): string[] => prefi
 
 const MAX_REVISION = 9_223_372_036_854_775_807n;
 
-/** How ConcurrencyError spells revisions: the keyword, or the decimal revision. */
-const revisionLabel = (revision: ExpectedRevision): string => (typeof revision === 'bigint' ? revision.toString() : revision);
-
 /** SQLite's LIMIT: -1 is no limit. */
 const limitOf = (maxCount: number | undefined): number => {
   if (maxCount === undefined) return -1;
@@ -90,29 +88,15 @@ export const createSqliteEventStore = (options: { readonly path: string }): Even
     return statement;
   };
 
-  /** The original result when every id is stored, in order, in this stream; null when none is; a conflict otherwise. */
-  const idempotentResult = (streamId: string, events: readonly NewEvent[], expected: ExpectedRevision, current: bigint | null): AppendResult | null => {
-    const found = events.map((event) => storedById.get(event.id) as [string, bigint, bigint] | undefined);
-    if (found.every((row) => row === undefined)) return null;
-    const first = found[0];
-    const last = found[found.length - 1];
-    const consecutive =
-      first !== undefined && found.every((row, index) => row !== undefined && row[0] === streamId && row[1] === first[1] + BigInt(index));
-    if (!consecutive || last === undefined) throw new ConcurrencyError(streamId, revisionLabel(expected), revisionLabel(current ?? 'no_stream'));
-    return { nextRevision: last[1], position: last[2] };
+  const storedPlaceOf = (id: string): StoredPlace | undefined => {
+    const row = storedById.get(id) as [string, bigint, bigint] | undefined;
+    return row === undefined ? undefined : { streamId: row[0], revision: row[1], position: row[2] };
   };
 
   const append = db.transaction((streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): AppendResult => {
     const current = currentRevision.get(streamId) as bigint | null;
-    const original = idempotentResult(streamId, events, expected, current);
+    const original = checkAppend(streamId, events, expected, current, storedPlaceOf);
     if (original !== null) return original;
-
-    const matches =
-      expected === 'any' ||
-      (expected === 'no_stream' && current === null) ||
-      (expected === 'stream_exists' && current !== null) ||
-      (typeof expected === 'bigint' && expected === current);
-    if (!matches) throw new ConcurrencyError(streamId, revisionLabel(expected), revisionLabel(current ?? 'no_stream'));
 
     const recordedAt = Date.now();
     let revision = current ?? -1n;

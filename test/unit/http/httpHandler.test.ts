@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConcurrencyError, NotFoundError, PreconditionFailedError, RuleViolatedError, UnavailableError, ValidationError } from '#domain/errors';
+import { ConcurrencyError, MalformedEventError, NotFoundError, PreconditionFailedError, RuleViolatedError, UnavailableError, ValidationError } from '#domain/errors';
 import { EmailTakenError } from '#domain/emailReservation';
 import type { HttpEvent } from '#http/httpEvent';
 import { httpHandler } from '#http/httpHandler';
@@ -150,6 +150,16 @@ describe('the HTTP middleware stack', () => {
       expect(response.statusCode).toBe(status);
       expect(errorOf(response.body).code).toBe(code);
       expect(response.headers['x-read-model-stale']).toBeUndefined();
+    });
+
+    it('answers a stored event it cannot read with a 500, not as the caller’s fault', async () => {
+      const { handler, logs } = setup(async () => {
+        throw new MalformedEventError('UserRegistered v1 is malformed');
+      });
+      const response = await handler(eventOf({ body: '{}' }), context);
+      expect(response.statusCode).toBe(500);
+      expect(errorOf(response.body).code).toBe('INTERNAL_ERROR');
+      expect(JSON.stringify(logs())).toContain('UserRegistered v1 is malformed');
     });
 
     it('marks a not-found answer stale when the wait for the consistency token ran out', async () => {
