@@ -19,7 +19,9 @@ export const httpStackDeps = { logger, maxBodyBytes: config.http.maxBodyBytes } 
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {
   if (settings.kind === 'eventstoredb') {
     const { createEventStoreDBClient, createEventStoreDBEventStore } = await import('#adapters/eventstoredb/index');
-    return createEventStoreDBEventStore(createEventStoreDBClient(settings.connectionString));
+    return createEventStoreDBEventStore(createEventStoreDBClient(settings.connectionString), {
+      onRetry: (operation, error, attempt, delayMs) => logger.warn('eventstoredb call retried', { operation, error, attempt, delayMs }),
+    });
   }
   const { createSqliteEventStore } = await import('#adapters/sqlite/sqliteEventStore');
   return createSqliteEventStore({ path: settings.path });

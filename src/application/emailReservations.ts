@@ -9,9 +9,11 @@ import {
   type EmailReservationState,
 } from '#domain/emailReservation';
 import { isConcurrencyError, MalformedEventError } from '#domain/errors';
+import { isRegistered } from '#domain/userState';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions } from './commandOptions.ts';
 import { reservationEventId } from './eventIds.ts';
+import { loadUserStream } from './userStream.ts';
 
 /** The address appears only hashed: the stream name must not reveal it. Pass a normalised address. */
 export const emailReservationStreamId = (normalizedEmail: string): string =>
@@ -56,13 +58,14 @@ type ReservationPurpose = Parameters<typeof reservationEventId>[2];
 const runReservationCommand = async (
   deps: ReservationDeps,
   email: string,
-  command: EmailReservationCommand,
+  commandFor: (state: EmailReservationState) => Promise<EmailReservationCommand>,
   purpose: ReservationPurpose,
   options: CommandOptions,
 ): Promise<boolean> => {
   const streamId = emailReservationStreamId(email);
   for (let attempt = 1; ; attempt++) {
     const reservation = await loadReservation(deps.eventStore, streamId);
+    const command = await commandFor(reservation.state);
     const events = emailReservationDecider.decide(command, reservation.state);
     if (events.length === 0) return false;
     const metadata = eventMetadata(options, EMAIL_RESERVATION_SCHEMA_VERSION, command.metadata.now);
@@ -82,11 +85,39 @@ const runReservationCommand = async (
 };
 
 /**
+ * Longer than any command can run (the Lambdas time out after 29 s): a reservation this old
+ * whose holder does not use the address will never be followed by that user's own event.
+ */
+export const ORPHANED_RESERVATION_AFTER_MS = 5 * 60_000;
+
+/**
+ * The holder, when its reservation is orphaned: a command reserved the address and then died
+ * before the user's event (or its compensation) was written, or a user moved on to another
+ * address and freeing this one failed. Without this, such an address would be held forever.
+ */
+const orphanedHolderOf = async (eventStore: EventStore, email: string, state: EmailReservationState, now: Date): Promise<string | undefined> => {
+  if (state.holder === null || state.heldSince === null) return undefined;
+  // An unreadable time is never old enough: taking an address over must be certain.
+  if (!(now.getTime() - Date.parse(state.heldSince) >= ORPHANED_RESERVATION_AFTER_MS)) return undefined;
+  const holder = await loadUserStream(eventStore, state.holder);
+  return isRegistered(holder.state) && holder.state.email === email ? undefined : state.holder;
+};
+
+/**
  * Holds `email` for `userId`, or throws EmailTakenError. Answers true when this call wrote the
  * reservation, false when the user already held it (then it is not this command's to undo).
  */
 export const reserveEmail = (deps: ReservationDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<boolean> =>
-  runReservationCommand(deps, email, { type: 'ReserveEmail', data: { userId }, metadata: { now } }, 'reserve', options);
+  runReservationCommand(
+    deps,
+    email,
+    async (state) => {
+      const orphanedHolder = state.holder === null || state.holder === userId ? undefined : await orphanedHolderOf(deps.eventStore, email, state, now);
+      return { type: 'ReserveEmail', data: orphanedHolder === undefined ? { userId } : { userId, orphanedHolder }, metadata: { now } };
+    },
+    'reserve',
+    options,
+  );
 
 /** Frees `email` when `userId` holds it; a no-op otherwise. */
 export const releaseEmail = (
@@ -96,7 +127,7 @@ export const releaseEmail = (
   now: Date,
   options: CommandOptions,
   purpose: 'release' | 'release-previous' = 'release',
-): Promise<boolean> => runReservationCommand(deps, email, { type: 'ReleaseEmail', data: { userId }, metadata: { now } }, purpose, options);
+): Promise<boolean> => runReservationCommand(deps, email, async () => ({ type: 'ReleaseEmail', data: { userId }, metadata: { now } }), purpose, options);
 
 /** Who holds `email` now (null: free). For tests and diagnostics; commands never decide on it outside the decider. */
 export const emailHolder = async (eventStore: EventStore, email: string): Promise<string | null> =>

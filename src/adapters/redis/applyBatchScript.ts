@@ -73,47 +73,23 @@ local function callChunked(command, key, list, step)
 end
 
 -- Every stream's applied revision, read in a few HMGETs rather than one HGET per event.
-local applied, before = {}, {}
+local applied = {}
 for first = 1, #streams, CHUNK do
   local last = math.min(first + CHUNK - 1, #streams)
   local revisions = call('HMGET', appliedKey, unpack(streams, first, last))
   for k = first, last do applied[streams[k]] = revisions[k - first + 1] or '' end
 end
-local changedStreams, changed = {}, {}
-local outcomes = {}
 
--- 1. Fold the applicable events, in order, into each touched user's final state. Writes come
--- after, once per user and once per index: a redis.call costs more than the Lua around it.
--- A user's record: s0/e0/o0 as stored before the batch (nil: no hash), status/email/order now,
--- exists, emailAt (event index of the last email set, so that the last writer of an address
--- wins), and the hash fields to write (names in first-set order, values by name).
-local users, touched = {}, {}
-local function userOf(id, fresh)
-  local u = users[id]
-  if u then return u end
-  u = { id = id, names = {}, values = {}, exists = false }
-  -- A stream with no applied revision has never written its user's hash (only its own events
-  -- do), so its revision-0 create needs no read.
-  if not fresh then
-    local old = call('HMGET', prefix .. 'user:' .. id, 'status', 'email', 'order')
-    if old[1] then
-      u.exists, u.s0, u.e0, u.o0 = true, old[1], old[2], old[3]
-      u.status, u.email, u.order = old[1], old[2], old[3]
-    end
-  end
-  users[id] = u
-  touched[#touched + 1] = id
-  return u
-end
-local function set(u, name, value)
-  if u.values[name] == nil then u.names[#u.names + 1] = name end
-  u.values[name] = value
-end
-
+-- 1. Outcomes, in event order: only the next revision of a stream applies.
+local outcomes, eventAt, changedStreams, changed = {}, {}, {}, {}
+-- Users whose stored state the fold needs (their hash's status, email, order): everyone an
+-- applied change touches, except the user of a revision-0 create. A stream with no applied
+-- revision has never written its user's hash (only a user's own stream writes it).
+local toRead, reading, fresh = {}, {}, {}
 i = 4
 for e = 1, count do
-  local stream, rev, prev, pos, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  i = i + 5
+  local stream, rev, prev, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 4])
+  eventAt[e] = i
   local current = applied[stream]
   local apply = current == prev
   if apply then
@@ -125,22 +101,74 @@ for e = 1, count do
   else
     outcomes[e] = 'g'
   end
+  i = i + 5
   for _ = 1, n do
-    if ARGV[i] == 'c' then
-      if apply then
+    local id = ARGV[i + 1]
+    if apply and not reading[id] and not fresh[id] then
+      if ARGV[i] == 'c' and prev == '' then fresh[id] = true else reading[id] = true; toRead[#toRead + 1] = id end
+    end
+    i = i + (ARGV[i] == 'c' and 8 or 3 + 2 * tonumber(ARGV[i + 2]))
+  end
+end
+
+-- 2. The stored state of those users in one SORT … GET per chunk (a read of many hashes in one
+-- call, where HMGET would take one call per user), through a list that lives only inside this
+-- script. User ids are substituted into the pattern as they are; they never contain '*'.
+local users, touched = {}, {}
+local scratch = prefix .. 'apply-batch:scratch'
+local userPattern = prefix .. 'user:*->'
+for first = 1, #toRead, CHUNK do
+  local last = math.min(first + CHUNK - 1, #toRead)
+  call('DEL', scratch)
+  call('RPUSH', scratch, unpack(toRead, first, last))
+  local stored = call('SORT', scratch, 'BY', 'nosort', 'GET', userPattern .. 'status', 'GET', userPattern .. 'email', 'GET', userPattern .. 'order')
+  for k = first, last do
+    local at = (k - first) * 3
+    local status = stored[at + 1]
+    local u = { id = toRead[k], names = {}, values = {}, exists = false }
+    if status then
+      u.exists, u.s0, u.e0, u.o0 = true, status, stored[at + 2] or nil, stored[at + 3] or nil
+      u.status, u.email, u.order = u.s0, u.e0, u.o0
+    end
+    users[u.id] = u
+  end
+end
+if #toRead > 0 then call('DEL', scratch) end
+
+-- 3. Fold the applied changes, in order, into each touched user's final state, so that the
+-- writes below come once per user and once per index: a redis.call costs far more than the
+-- Lua around it. A user: s0/e0/o0 as stored before the batch (nil: no hash), status/email/
+-- order now, exists, emailAt (the event that last set its address: the last writer of an
+-- address wins), and the hash fields to write (names in first-set order, values by name).
+local function userOf(id)
+  local u = users[id]
+  if not u then u = { id = id, names = {}, values = {}, exists = false }; users[id] = u end
+  if not u.touched then u.touched = true; touched[#touched + 1] = u end
+  return u
+end
+local function set(u, name, value)
+  if u.values[name] == nil then u.names[#u.names + 1] = name end
+  u.values[name] = value
+end
+
+for e = 1, count do
+  if outcomes[e] == 'a' then
+    i = eventAt[e]
+    local rev, pos, n = ARGV[i + 1], ARGV[i + 3], tonumber(ARGV[i + 4])
+    i = i + 5
+    for _ = 1, n do
+      if ARGV[i] == 'c' then
         local id, email, status, order = ARGV[i + 1], ARGV[i + 2], ARGV[i + 4], ARGV[i + 7]
-        local u = userOf(id, prev == '')
+        local u = userOf(id)
         u.exists, u.status, u.order = true, status, order
         if u.email ~= email then u.email, u.emailAt = email, e end
         set(u, 'id', id); set(u, 'email', email); set(u, 'displayName', ARGV[i + 3]); set(u, 'status', status)
         set(u, 'emailVerified', ARGV[i + 5]); set(u, 'registeredAt', ARGV[i + 6]); set(u, 'order', order)
         set(u, 'revision', rev); set(u, 'position', pos)
-      end
-      i = i + 8
-    else
-      local f = tonumber(ARGV[i + 2])
-      if apply then
-        local u = userOf(ARGV[i + 1], false)
+        i = i + 8
+      else
+        local f = tonumber(ARGV[i + 2])
+        local u = userOf(ARGV[i + 1])
         -- A patch for a user the read model never saw (its registration was parked) is dropped.
         if u.exists then
           set(u, 'revision', rev); set(u, 'position', pos)
@@ -151,13 +179,13 @@ for e = 1, count do
             elseif name == 'email' and value ~= u.email then u.email, u.emailAt = value, e end
           end
         end
+        i = i + 3 + 2 * f
       end
-      i = i + 3 + 2 * f
     end
   end
 end
 
--- 2. Writes, each index in as few calls as it takes: removals before additions, so that a
+-- 4. Writes, each index in as few calls as it takes: removals before additions, so that a
 -- member leaving one place and another arriving there end up as in event order.
 local remove, add, removeOrder, addOrder = {}, {}, {}, {}
 local function listOf(lists, status)
@@ -167,8 +195,8 @@ local function listOf(lists, status)
 end
 local oldEmails, oldEmailOwners, newEmails = {}, {}, {}
 for t = 1, #touched do
-  local id = touched[t]
-  local u = users[id]
+  local u = touched[t]
+  local id = u.id
   if u.exists then
     local hash = { prefix .. 'user:' .. id }
     for k = 1, #u.names do

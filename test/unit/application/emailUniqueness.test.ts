@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '#adapters/memory/memoryEventStore';
-import { emailHolder, emailReservationStreamId } from '#application/emailReservations';
+import { emailHolder, emailReservationStreamId, ORPHANED_RESERVATION_AFTER_MS, reserveEmail } from '#application/emailReservations';
 import { handleUserCommand, type CommandDeps } from '#application/handleUserCommand';
 import { isChronicleError, UnavailableError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
-import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, register, suspend } from './commandFixtures.ts';
+import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, suspend } from './commandFixtures.ts';
 
 const depsOf = (eventStore: EventStore, extra: Partial<CommandDeps> = {}): CommandDeps => ({ eventStore, maxAttempts: 5, ...extra });
 
@@ -151,6 +151,41 @@ describe('email uniqueness', () => {
       const [outcome] = await Promise.allSettled([handleUserCommand(deps, register(randomUUID(), freshEmail()), freshOptions())]);
       expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('STORE_UNAVAILABLE');
       expect(failures).toEqual(['compensating-release']);
+    });
+  });
+
+  describe('when a reservation is orphaned (its holder never wrote the user’s event)', () => {
+    const longAgo = new Date(now.getTime() - ORPHANED_RESERVATION_AFTER_MS - 1_000);
+    const aMinuteAgo = new Date(now.getTime() - 60_000);
+
+    it('hands the address to another user once the reservation is old enough', async () => {
+      const store = createMemoryEventStore();
+      const email = freshEmail();
+      await reserveEmail(depsOf(store), email, randomUUID(), longAgo, freshOptions());
+      const userId = randomUUID();
+      await handleUserCommand(depsOf(store), register(userId, email), freshOptions());
+      expect(await emailHolder(store, email)).toBe(userId);
+      expect((await store.readStream(emailReservationStreamId(email))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased', 'EmailReserved']);
+    });
+
+    it('keeps refusing it while the reservation is recent: its command may still be running', async () => {
+      const store = createMemoryEventStore();
+      const email = freshEmail();
+      const ghost = randomUUID();
+      await reserveEmail(depsOf(store), email, ghost, aMinuteAgo, freshOptions());
+      const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(store), register(randomUUID(), email), freshOptions())]);
+      expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('EMAIL_TAKEN');
+      expect(await emailHolder(store, email)).toBe(ghost);
+    });
+
+    it('never takes an address its holder uses, however old the reservation', async () => {
+      const store = createMemoryEventStore();
+      const email = freshEmail();
+      const holder = randomUUID();
+      await handleUserCommand(depsOf(store), { ...register(holder, email), metadata: { now: longAgo } }, freshOptions());
+      const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(store), register(randomUUID(), email), freshOptions())]);
+      expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('EMAIL_TAKEN');
+      expect(await emailHolder(store, email)).toBe(holder);
     });
   });
 });

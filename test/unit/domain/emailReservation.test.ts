@@ -6,6 +6,7 @@ const spec = deciderSpecification(emailReservationDecider);
 const now = new Date('2026-11-27T10:00:00.000Z');
 const at = now.toISOString();
 const reserve = (userId: string): EmailReservationCommand => ({ type: 'ReserveEmail', data: { userId }, metadata: { now } });
+const takeOver = (userId: string, orphanedHolder: string): EmailReservationCommand => ({ type: 'ReserveEmail', data: { userId, orphanedHolder }, metadata: { now } });
 const release = (userId: string): EmailReservationCommand => ({ type: 'ReleaseEmail', data: { userId }, metadata: { now } });
 const reservedBy = (userId: string): EmailReservationEvent => ({ type: 'EmailReserved', data: { userId, reservedAt: at } });
 const releasedBy = (userId: string): EmailReservationEvent => ({ type: 'EmailReleased', data: { userId, releasedAt: at } });
@@ -21,6 +22,9 @@ describe('email reservation', () => {
     it('is a no-op for the holder (a retried command)', () => spec.given([reservedBy('u1')]).when(reserve('u1')).then([]));
     it('is released by the holder', () => spec.given([reservedBy('u1')]).when(release('u1')).then([releasedBy('u1')]));
     it('is not released by someone else', () => spec.given([reservedBy('u1')]).when(release('u2')).then([]));
+    it('is taken over from an orphaned holder, released first', () =>
+      spec.given([reservedBy('u1')]).when(takeOver('u2', 'u1')).then([releasedBy('u1'), reservedBy('u2')]));
+    it('is not taken over in the name of someone who does not hold it', () => spec.given([reservedBy('u1')]).when(takeOver('u2', 'u3')).thenThrows('EMAIL_TAKEN'));
   });
 
   describe('when released', () => {
