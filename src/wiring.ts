@@ -31,7 +31,13 @@ const buildReadModels = async (settings: Config['readModels'], version: number):
   if (settings.kind === 'redis') {
     const { connectRedis } = await import('#adapters/redis/connectRedis');
     const { createRedisReadModels } = await import('#adapters/redis/redisReadModels');
-    const client = await connectRedis(settings.url, { onError: (error) => logger.warn('redis connection error', { error }) });
+    // Short socket timeout with a faster ping: a connection that died while the container was
+    // frozen is noticed within ~2 s of thaw, and the query's bounded retry runs on a fresh one.
+    const client = await connectRedis(settings.url, {
+      socketTimeoutMs: 2_000,
+      pingIntervalMs: 1_000,
+      onError: (error) => logger.warn('redis connection error', { error }),
+    });
     return createRedisReadModels({ client, version });
   }
   const { createSqliteReadModels } = await import('#adapters/sqlite/sqliteReadModels');

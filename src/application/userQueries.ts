@@ -1,11 +1,21 @@
-import { NotFoundError } from '#domain/errors';
+import { isUnavailableError, NotFoundError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
 import type { ReadModelReader, UserPage, UserView } from '#ports/readModels';
+import { retryWithBackoff, type BackoffPolicy } from './retryWithBackoff.ts';
 import { waitForReadModel, type ConsistencyWait } from './waitForReadModel.ts';
 
 export interface QueryDeps extends ConsistencyWait {
   readonly readModels: ReadModelReader;
+  /** Retries of a read that found the store unavailable (a connection that died while a Lambda was frozen). */
+  readonly readRetry?: BackoffPolicy;
 }
+
+// A thawed Lambda's first read may hit a dead connection; the client reconnects within its socket
+// timeout, so a short bounded retry turns that into a slower answer instead of a 503.
+const DEFAULT_READ_RETRY: BackoffPolicy = { baseDelayMs: 20, maxDelayMs: 250, maxElapsedMs: 5_000, maxAttempts: 5 };
+
+const withReadRetry = <T>(deps: QueryDeps, read: () => Promise<T>): Promise<T> =>
+  retryWithBackoff(read, deps.readRetry ?? DEFAULT_READ_RETRY, { isTransient: isUnavailableError });
 
 export interface ConsistencyOptions {
   /** A command's consistency token (global position): answer only once the read model includes it, or say it is stale. */
@@ -21,10 +31,11 @@ export interface UserAnswer {
 export const getUser = async (deps: QueryDeps, userId: string, options: ConsistencyOptions = {}): Promise<UserAnswer> => {
   const token = options.consistentWith;
   // Checkpoint before view: a checkpoint at or past the token guarantees the view read after it includes the token.
-  const read = async () => {
-    const checkpoint = token === undefined ? null : await deps.readModels.getCheckpoint();
-    return { checkpoint, user: await deps.readModels.getUser(userId) };
-  };
+  const read = () =>
+    withReadRetry(deps, async () => {
+      const checkpoint = token === undefined ? null : await deps.readModels.getCheckpoint();
+      return { checkpoint, user: await deps.readModels.getUser(userId) };
+    });
   const { value, stale } = await waitForReadModel(
     token === undefined ? { ...deps, consistencyWaitMs: 0 } : deps,
     read,
@@ -50,11 +61,13 @@ export const listUsers = async (deps: QueryDeps, options: ListUsersOptions): Pro
   const { stale } =
     token === undefined
       ? { stale: false }
-      : await waitForReadModel(deps, () => deps.readModels.getCheckpoint(), (checkpoint) => checkpoint !== null && checkpoint >= token);
-  const page = await deps.readModels.listUsers({
-    limit: options.limit,
-    ...(options.status === undefined ? {} : { status: options.status }),
-    ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-  });
+      : await waitForReadModel(deps, () => withReadRetry(deps, () => deps.readModels.getCheckpoint()), (checkpoint) => checkpoint !== null && checkpoint >= token);
+  const page = await withReadRetry(deps, () =>
+    deps.readModels.listUsers({
+      limit: options.limit,
+      ...(options.status === undefined ? {} : { status: options.status }),
+      ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+    }),
+  );
   return { page, stale };
 };

@@ -5,7 +5,7 @@ import { createMemoryReadModels } from '#adapters/memory/memoryReadModels';
 import { handleUserCommand } from '#application/handleUserCommand';
 import { projectStoredEvent } from '#application/userProjection';
 import { getUser, listUsers, type QueryDeps } from '#application/userQueries';
-import { isChronicleError } from '#domain/errors';
+import { isChronicleError, isUnavailableError, UnavailableError } from '#domain/errors';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
 import { freshEmail, freshOptions, register, suspend } from './commandFixtures.ts';
@@ -109,4 +109,37 @@ describe('user queries', () => {
       expect(page.items).toEqual([]);
     });
   });
+
+  describe('when the store is briefly unavailable', () => {
+    /** The read models, with the next `failures` reads failing as a dead connection would. */
+    const flaky = (readModels: ReadModels, failures: number): ReadModels => {
+      let left = failures;
+      const gate = <T>(read: () => Promise<T>): Promise<T> => (left-- > 0 ? Promise.reject(new UnavailableError('connection lost')) : read());
+      return {
+        ...readModels,
+        getUser: (id) => gate(() => readModels.getUser(id)),
+        getCheckpoint: () => gate(() => readModels.getCheckpoint()),
+        listUsers: (query) => gate(() => readModels.listUsers(query)),
+      };
+    };
+    const fastRetry = { baseDelayMs: 1, maxDelayMs: 2, maxElapsedMs: 1_000, maxAttempts: 4 };
+
+    it('retries a read that found the connection dead (a thawed Lambda) and answers', async () => {
+      const { store, readModels, deps, run } = setup();
+      const userId = randomUUID();
+      const { position } = await run(register(userId, freshEmail()));
+      await project(store, readModels);
+      const answer = await getUser({ ...deps, readModels: flaky(readModels, 2), readRetry: fastRetry }, userId, { consistentWith: position });
+      expect(answer.user.id).toBe(userId);
+      const page = await listUsers({ ...deps, readModels: flaky(readModels, 2), readRetry: fastRetry }, { limit: 10 });
+      expect(page.page.items.map((u) => u.id)).toContain(userId);
+    });
+
+    it('gives up after its bound with the store unavailable', async () => {
+      const { deps } = setup();
+      const error = await getUser({ ...deps, readModels: flaky(createMemoryReadModels(), 100), readRetry: fastRetry }, randomUUID()).catch((e: unknown) => e);
+      expect(isUnavailableError(error)).toBe(true);
+    });
+  });
 });
+
