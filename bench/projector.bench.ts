@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { readModelKeys } from '#adapters/redis/readModelKeys';
 import { connectRedis } from '#adapters/redis/connectRedis';
+import { orderKeyOf } from '#adapters/shared/userPaging';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
 import { createSqliteEventSource } from '#adapters/sqlite/sqliteEventSource';
 import { migrateEventsSchema } from '#adapters/sqlite/sqliteEventStore';
@@ -15,6 +18,7 @@ import type { DeliveredEvent, EventSource, EventSubscription } from '#ports/even
 import type { UserStatus } from '#domain/userState';
 import type { ProjectedEvent } from '#ports/readModels';
 import { createProjector } from '#projector/createProjector';
+import { startPrivateRedis } from '#test/support/redis';
 import { decodeWireEvent, wireTraffic } from './benchTraffic.ts';
 
 /**
@@ -26,9 +30,13 @@ import { decodeWireEvent, wireTraffic } from './benchTraffic.ts';
  * is a fresh child process (peak RSS is its own) writing a fresh read-model version, deleted
  * afterwards. In the same run: the same Redis writes as plain commands, pipelined per batch,
  * without the projector (the baseline), and the ratio between the two.
+ *
+ * Redis is a private redis-server started for the run (so that its CPU time, read from INFO,
+ * is the benchmark's alone), or REDIS_URL when set. Each run reports CPU per event on both
+ * sides: Node's (the worker process) and Redis's.
  */
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+let REDIS_URL = process.env['REDIS_URL'] ?? '';
 const BATCH_SIZE = 1000;
 const SEED = 20_240_101;
 
@@ -37,7 +45,18 @@ interface RunResult {
   readonly seconds: number;
   readonly eventsPerSecond: number;
   readonly peakRssMb: number;
+  readonly nodeCpuUsPerEvent: number;
+  readonly redisCpuUsPerEvent: number;
 }
+
+/** Seconds of CPU the Redis server has used (user + system). */
+const redisCpuSeconds = async (client: { info(section: string): Promise<string> }): Promise<number> => {
+  const info = await client.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+};
+
+const perEvent = (seconds: number, events: number): number => Math.round((seconds * 1e6 * 10) / events) / 10;
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -85,14 +104,27 @@ const runWorker = async (mode: 'memory' | 'sqlite', events: number, version: num
     settings: { batchSize: BATCH_SIZE, batchMaxWaitMs: 50, maxInFlight: 10_000, healthPort: null, retry: { baseDelayMs: 100, maxDelayMs: 5000, maxElapsedMs: 30_000 }, maxRetryCount: 10 },
   });
   const head = BigInt(events);
+  const probe = await connectRedis(REDIS_URL);
+  const redisCpuBefore = await redisCpuSeconds(probe);
+  const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   await projector.start();
   while (projector.checkpoint() !== head) await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = (performance.now() - startedAt) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const redisCpu = (await redisCpuSeconds(probe)) - redisCpuBefore;
+  await probe.close();
   await projector.stop();
   await sqliteSource?.close();
   await readModels.close();
-  return { events, seconds, eventsPerSecond: Math.round(events / seconds), peakRssMb: peakRssMb() };
+  return {
+    events,
+    seconds,
+    eventsPerSecond: Math.round(events / seconds),
+    peakRssMb: peakRssMb(),
+    nodeCpuUsPerEvent: perEvent((cpu.user + cpu.system) / 1e6, events),
+    redisCpuUsPerEvent: perEvent(redisCpu, events),
+  };
 };
 
 /** This file as one plain-JS bundle, so that workers run on node alone: no TypeScript loader in their time or memory. */
@@ -109,6 +141,7 @@ const spawnWorker = (bundle: string, mode: 'memory' | 'sqlite', events: number, 
     const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
     const child = spawn(process.execPath, [...profile, bundle, '--worker', mode, String(events), String(version), eventsFile], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, REDIS_URL },
     });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -138,21 +171,29 @@ const seedEventsFile = (file: string, events: number): void => {
   db.close();
 };
 
-/** The same writes the apply-batch script makes, as plain commands pipelined per batch; only the round trips are timed. */
-const redisBaseline = async (events: number): Promise<{ opsPerSecond: number; commandsPerSecond: number }> => {
-  const client = createClient({ url: REDIS_URL });
-  await client.connect();
-  const keys = readModelKeys(uniqueVersion());
+interface BaselineResult {
+  readonly eventsPerSecond: number;
+  readonly commandsPerSecond: number;
+  /** CPU per event in the sending process during the timed round trips. */
+  readonly clientCpuUsPerEvent: number;
+  readonly redisCpuUsPerEvent: number;
+}
+
+/**
+ * The writes the apply-batch script makes for each event, as plain commands, one array per
+ * batch (plus the checkpoint): user hash, status set and registration order, email index,
+ * applied revision. Made from the same traffic, decoded and projected here, outside any timing.
+ */
+function* baselineBatches(events: number, version: number): Generator<string[][]> {
+  const keys = readModelKeys(version);
   const users = new Map<string, { status: UserStatus; email: string; order: string }>();
   const wire = wireTraffic(events, SEED);
-  let timedMs = 0;
-  let commands = 0;
   const commandsFor = (projected: ProjectedEvent, out: string[][]): void => {
     const applied = ['HSET', keys.applied, projected.streamId, projected.revision.toString()];
     for (const change of projected.changes) {
       if (change.type === 'userCreated') {
         const { user } = change;
-        const order = `${Date.parse(user.registeredAt)}:${user.id}`;
+        const order = orderKeyOf(user.registeredAt, user.id);
         users.set(user.id, { status: user.status, email: user.email, order });
         out.push(
           ['HSET', keys.user(user.id), 'id', user.id, 'email', user.email, 'displayName', user.displayName, 'status', user.status, 'emailVerified', '0', 'registeredAt', user.registeredAt, 'order', order, 'revision', '0', 'position', projected.position.toString()],
@@ -187,23 +228,112 @@ const redisBaseline = async (events: number): Promise<{ opsPerSecond: number; co
     }
     batch.push(['SET', keys.checkpoint, String(done + n)]);
     done += n;
+    yield batch;
+  }
+}
+
+/** Times only the round trips of each batch; Redis CPU over the whole run (nothing else uses it). */
+const timeBaseline = async (
+  events: number,
+  send: (batch: string[][]) => Promise<void>,
+  prepare: (batch: string[][]) => string[][] = (batch) => batch,
+): Promise<BaselineResult> => {
+  const version = uniqueVersion();
+  const probe = await connectRedis(REDIS_URL);
+  const redisCpuBefore = await redisCpuSeconds(probe);
+  let timedMs = 0;
+  let clientCpuUs = 0;
+  let commands = 0;
+  for (const batch of baselineBatches(events, version)) {
+    const prepared = prepare(batch);
     commands += batch.length;
+    const cpuBefore = process.cpuUsage();
     const startedAt = performance.now();
-    const pipeline = client.multi();
-    for (const command of batch) pipeline.addCommand(command);
-    await pipeline.execAsPipeline();
+    await send(prepared);
     timedMs += performance.now() - startedAt;
+    const cpu = process.cpuUsage(cpuBefore);
+    clientCpuUs += cpu.user + cpu.system;
     await yieldToEventLoop();
   }
-  for await (const found of client.scanIterator({ MATCH: `${keys.prefix}*`, COUNT: 5000 })) if (found.length > 0) await client.unlink(found);
-  await client.quit();
-  return { opsPerSecond: Math.round(events / (timedMs / 1000)), commandsPerSecond: Math.round(commands / (timedMs / 1000)) };
+  const redisCpu = (await redisCpuSeconds(probe)) - redisCpuBefore;
+  await probe.close();
+  await deleteVersion(version);
+  return {
+    eventsPerSecond: Math.round(events / (timedMs / 1000)),
+    commandsPerSecond: Math.round(commands / (timedMs / 1000)),
+    clientCpuUsPerEvent: perEvent(clientCpuUs / 1e6, events),
+    redisCpuUsPerEvent: perEvent(redisCpu, events),
+  };
+};
+
+/** Through node-redis, as an application would send them: one pipeline per batch. */
+const pipelinedBaseline = async (events: number): Promise<BaselineResult> => {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  try {
+    return await timeBaseline(events, async (batch) => {
+      const pipeline = client.multi();
+      for (const command of batch) pipeline.addCommand(command);
+      await pipeline.execAsPipeline();
+    });
+  } finally {
+    await client.quit();
+  }
+};
+
+/**
+ * Without a client library: each batch encoded as RESP beforehand (untimed), written to a
+ * socket, done when every reply is in (all of these commands answer one line). What Redis
+ * itself can do with these writes, as redis-benchmark would measure it.
+ */
+const rawRespBaseline = async (events: number): Promise<BaselineResult> => {
+  const { port, hostname } = new URL(REDIS_URL);
+  const socket = net.connect(Number(port || 6379), hostname || '127.0.0.1');
+  await once(socket, 'connect');
+  socket.setNoDelay(true);
+  let awaited = 0;
+  let onAllReplies: (() => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) awaited--;
+    if (awaited <= 0 && onAllReplies !== null) onAllReplies();
+  });
+  const encoded = new WeakMap<string[][], Buffer>();
+  try {
+    return await timeBaseline(
+      events,
+      (batch) =>
+        new Promise<void>((resolve) => {
+          awaited = batch.length;
+          onAllReplies = resolve;
+          socket.write(encoded.get(batch)!);
+        }),
+      (batch) => {
+        const parts: string[] = [];
+        for (const command of batch) {
+          parts.push(`*${command.length}\r\n`);
+          for (const arg of command) parts.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
+        }
+        encoded.set(batch, Buffer.from(parts.join('')));
+        return batch;
+      },
+    );
+  } finally {
+    socket.end();
+  }
 };
 
 const argValue = (name: string): string | undefined => {
   const at = process.argv.indexOf(name);
   return at >= 0 ? process.argv[at + 1] : undefined;
 };
+
+const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+
+const describeRun = (r: RunResult): string =>
+  `${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB, CPU per event: Node ${r.nodeCpuUsPerEvent} µs, Redis ${r.redisCpuUsPerEvent} µs`;
+
+const describeBaseline = (r: BaselineResult): string =>
+  `${r.eventsPerSecond} events/s (${r.commandsPerSecond} commands/s), CPU per event: client ${r.clientCpuUsPerEvent} µs, Redis ${r.redisCpuUsPerEvent} µs`;
 
 const main = async (): Promise<void> => {
   const quick = process.argv.includes('--quick');
@@ -214,57 +344,84 @@ const main = async (): Promise<void> => {
   // The bundle sits in the repository so that its package imports resolve from node_modules.
   const bundleDir = (mkdirSync(path.join(import.meta.dirname, '..', '.tmp'), { recursive: true }), mkdtempSync(path.join(import.meta.dirname, '..', '.tmp', 'bench-')));
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
+  const privateRedis = REDIS_URL === '' ? await startPrivateRedis() : null;
+  if (privateRedis !== null) REDIS_URL = privateRedis.url;
+  const loadAtStart = os.loadavg()[0] ?? 0;
   try {
     const bundle = await bundleSelf(bundleDir);
-    log(`seeding ${events} events into ${eventsFile}`);
+    log(`seeding ${events} events into ${eventsFile}; Redis at ${REDIS_URL}${privateRedis === null ? '' : ' (private)'}`);
     seedEventsFile(eventsFile, events);
     const memory: RunResult[] = [];
     const sqlite: RunResult[] = [];
-    const baseline: number[] = [];
-    const baselineCommands: number[] = [];
+    const pipelined: BaselineResult[] = [];
+    const raw: BaselineResult[] = [];
     for (let run = 1; run <= runs; run++) {
       memory.push(await spawnWorker(bundle, 'memory', events, eventsFile));
-      log(`run ${run}/${runs} in memory: ${memory.at(-1)!.eventsPerSecond} events/s, peak RSS ${memory.at(-1)!.peakRssMb} MB`);
+      log(`run ${run}/${runs} in memory: ${describeRun(memory.at(-1)!)}`);
       sqlite.push(await spawnWorker(bundle, 'sqlite', events, eventsFile));
-      log(`run ${run}/${runs} from SQLite: ${sqlite.at(-1)!.eventsPerSecond} events/s, peak RSS ${sqlite.at(-1)!.peakRssMb} MB`);
-      const raw = await redisBaseline(events);
-      baseline.push(raw.opsPerSecond);
-      baselineCommands.push(raw.commandsPerSecond);
-      log(`run ${run}/${runs} raw Redis baseline: ${raw.opsPerSecond} events/s (${raw.commandsPerSecond} commands/s)`);
+      log(`run ${run}/${runs} from SQLite: ${describeRun(sqlite.at(-1)!)}`);
+      pipelined.push(await pipelinedBaseline(events));
+      log(`run ${run}/${runs} baseline, plain commands pipelined through node-redis: ${describeBaseline(pipelined.at(-1)!)}`);
+      raw.push(await rawRespBaseline(events));
+      log(`run ${run}/${runs} baseline, the same commands as raw RESP on a socket: ${describeBaseline(raw.at(-1)!)}`);
     }
-    const eventsPerSecond = median(sqlite.map((r) => r.eventsPerSecond));
-    const baselineOpsPerSecond = median(baseline);
+    const medianOf = <T>(results: readonly T[], pick: (r: T) => number): number => median(results.map(pick));
+    const summary = (results: readonly RunResult[]) => ({
+      eventsPerSecond: medianOf(results, (r) => r.eventsPerSecond),
+      peakRssMb: Math.max(...results.map((r) => r.peakRssMb)),
+      nodeCpuUsPerEvent: medianOf(results, (r) => r.nodeCpuUsPerEvent),
+      redisCpuUsPerEvent: medianOf(results, (r) => r.redisCpuUsPerEvent),
+      runs: results,
+    });
+    const baselineSummary = (results: readonly BaselineResult[]) => ({
+      eventsPerSecond: medianOf(results, (r) => r.eventsPerSecond),
+      commandsPerSecond: medianOf(results, (r) => r.commandsPerSecond),
+      clientCpuUsPerEvent: medianOf(results, (r) => r.clientCpuUsPerEvent),
+      redisCpuUsPerEvent: medianOf(results, (r) => r.redisCpuUsPerEvent),
+    });
+    const sqliteSummary = summary(sqlite);
+    const memorySummary = summary(memory);
+    const rawSummary = baselineSummary(raw);
+    const pipelinedSummary = baselineSummary(pipelined);
     const cpus = os.cpus();
     const result = {
       events,
       runs,
       batchSize: BATCH_SIZE,
-      eventsPerSecond,
-      peakRssMb: Math.max(...sqlite.map((r) => r.peakRssMb)),
-      baselineOpsPerSecond,
-      baselineCommandsPerSecond: median(baselineCommands),
-      ratio: Math.round((eventsPerSecond / baselineOpsPerSecond) * 100) / 100,
-      inMemory: {
-        eventsPerSecond: median(memory.map((r) => r.eventsPerSecond)),
-        peakRssMb: Math.max(...memory.map((r) => r.peakRssMb)),
-        ratio: Math.round((median(memory.map((r) => r.eventsPerSecond)) / baselineOpsPerSecond) * 100) / 100,
-        runs: memory,
+      // The full path: SQLite source → decode, upcast, project → one script call per batch.
+      eventsPerSecond: sqliteSummary.eventsPerSecond,
+      peakRssMb: Math.max(sqliteSummary.peakRssMb, memorySummary.peakRssMb),
+      // Against what Redis itself does with the same writes sent as plain commands (no client library in the way).
+      baselineOpsPerSecond: rawSummary.eventsPerSecond,
+      ratio: ratio(sqliteSummary.eventsPerSecond, rawSummary.eventsPerSecond),
+      sqlite: { ...sqliteSummary, ratio: ratio(sqliteSummary.eventsPerSecond, rawSummary.eventsPerSecond) },
+      inMemory: { ...memorySummary, ratio: ratio(memorySummary.eventsPerSecond, rawSummary.eventsPerSecond) },
+      baselines: {
+        rawResp: { ...rawSummary, note: 'the script\'s writes per event as plain commands, RESP encoded beforehand and written to a socket per batch; only the round trips timed' },
+        nodeRedisPipeline: {
+          ...pipelinedSummary,
+          fullPathRatio: ratio(sqliteSummary.eventsPerSecond, pipelinedSummary.eventsPerSecond),
+          note: 'the same commands pipelined per batch through node-redis; bound by the client\'s CPU per command, not by Redis',
+        },
       },
-      sqlite: { eventsPerSecond, peakRssMb: Math.max(...sqlite.map((r) => r.peakRssMb)), runs: sqlite },
-      machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, loadAverage1m: os.loadavg()[0] },
+      machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, loadAverage1m: { atStart: loadAtStart, atEnd: os.loadavg()[0] } },
+      redis: privateRedis === null ? 'REDIS_URL' : 'private redis-server, loopback',
       date: new Date().toISOString(),
       node: process.version,
     };
     mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
     writeFileSync(path.join(import.meta.dirname, 'results', 'projector.json'), `${JSON.stringify(result, null, 2)}\n`);
     log('');
-    log(`${events} events, median of ${runs}: full path (SQLite source → projector → Redis) ${eventsPerSecond} events/s, peak RSS ${result.peakRssMb} MB`);
-    log(`in memory (projector + Redis): ${result.inMemory.eventsPerSecond} events/s, peak RSS ${result.inMemory.peakRssMb} MB`);
-    log(`raw Redis baseline, same writes pipelined: ${baselineOpsPerSecond} events/s; ratio full path / baseline ${result.ratio}, in memory / baseline ${result.inMemory.ratio}`);
+    log(`${events} events, median of ${runs}, load average ${loadAtStart.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)} on ${cpus.length} cores:`);
+    log(`full path (SQLite source → projector → Redis): ${describeRun({ ...sqlite[0]!, ...sqliteSummary })}`);
+    log(`in memory (projector + Redis):                 ${describeRun({ ...memory[0]!, ...memorySummary })}`);
+    log(`baseline, raw RESP:            ${describeBaseline(rawSummary)}; ratio full path / baseline ${result.ratio}, in memory / baseline ${result.inMemory.ratio}`);
+    log(`baseline, node-redis pipeline: ${describeBaseline(pipelinedSummary)}; ratio full path / baseline ${result.baselines.nodeRedisPipeline.fullPathRatio}`);
     log('written to bench/results/projector.json');
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(bundleDir, { recursive: true, force: true });
+    await privateRedis?.stop();
   }
 };
 

@@ -22,8 +22,14 @@ export interface BatchProcessorDeps {
 }
 
 export interface BatchProcessor {
-  /** Projects, writes (one applyBatch), then acks or nacks every event of the batch. */
-  process(subscription: EventSubscription, batch: readonly DeliveredEvent[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Projects, writes (one applyBatch), then acks or nacks every event of the batch. With
+   * `previous` (the batch before, still being written), this one's write goes out at once, on
+   * the same connection and so after it, but its events are settled only once `previous` has
+   * settled: acks stay in order, and the watermark never counts an event of this batch as
+   * resolved while one of an earlier batch might still fail.
+   */
+  process(subscription: EventSubscription, batch: readonly DeliveredEvent[], signal?: AbortSignal, previous?: Promise<void>): Promise<void>;
   /** Writes the watermark on its own when it moved past the last checkpoint written. */
   flushCheckpoint(signal?: AbortSignal): Promise<void>;
   /** True when the watermark is ahead of the checkpoint written (worth a flush when idle). */
@@ -37,7 +43,7 @@ export interface BatchProcessor {
 
 // Stream → highest revision known applied. Only used to predict which events of a batch will
 // resolve; forgetting it just makes one checkpoint more conservative, so it is bounded by clearing.
-const MAX_KNOWN_STREAMS = 500_000;
+const MAX_KNOWN_STREAMS = 100_000;
 
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -108,7 +114,7 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
   };
 
   return {
-    async process(subscription, batch, signal) {
+    async process(subscription, batch, signal, previous) {
       const ordered = inPositionOrder(batch) ? batch : [...batch].sort((a, b) => (a.event.position < b.event.position ? -1 : 1));
 
       // 1. project; a throw is poison: parked with the reason, the batch goes on without it
@@ -124,17 +130,28 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
         }
       }
       for (const { delivered, reason } of poison) await park(subscription, delivered, reason);
-      if (projected.length === 0) return;
+      if (projected.length === 0) {
+        await previous?.catch(() => undefined);
+        return;
+      }
 
-      // 2. one atomic write: the changes, each stream's revision, the checkpoint
-      let outcomes;
-      try {
-        outcomes = await write(projected, predictCheckpoint(projected, []), signal);
-      } catch (error) {
+      // 2. one atomic write: the changes, each stream's revision, the checkpoint. Events of the
+      // batch before, if still in flight, are pending in the watermark: the checkpoint stops
+      // short of them whatever becomes of that batch.
+      const writing = write(projected, predictCheckpoint(projected, []), signal).then(
+        (outcomes) => ({ outcomes }),
+        (error: unknown) => ({ error }),
+      );
+      // Its own failure is the caller's to handle; here it only has to be over.
+      await previous?.catch(() => undefined);
+      const result = await writing;
+      if ('error' in result) {
+        const { error } = result;
         logger.error('read-model write failed, sending the batch back', { events: sources.length, transient: isTransient(error), error: errorMessage(error) });
         await subscription.nack(sources, 'retry', `read-model write failed: ${errorMessage(error)}`);
         return;
       }
+      const { outcomes } = result;
 
       // 3. ack what is applied or duplicate; a gap goes back until its predecessor is applied
       const done: DeliveredEvent[] = [];

@@ -44,6 +44,9 @@ export interface ProjectorRuntime {
   checkpoint(): bigint | null;
 }
 
+/** Two: one being written while the next is projected and sent; more would only queue in Redis. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRuntime => {
@@ -66,20 +69,45 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
   let running: Promise<void> | null = null;
 
   const consume = async (subscription: EventSubscription, current: Batcher): Promise<void> => {
-    for (;;) {
-      // While the checkpoint written lags the watermark, do not wait forever for a next batch.
-      const batch = await current.next(processor.checkpointBehind() ? { idleMs: settings.batchMaxWaitMs } : undefined);
-      if (batch === null) return;
-      if (batch.length === 0) {
-        await processor.flushCheckpoint(stopping.signal);
-        continue;
+    // Batches being written, oldest first: the next one is projected and sent while the last
+    // is in flight, so that Node and Redis work at the same time.
+    const inFlight: Promise<void>[] = [];
+    let failure: { readonly error: unknown } | null = null;
+    const rethrowFailure = (): void => {
+      if (failure !== null) throw failure.error;
+    };
+    const drain = async (): Promise<void> => {
+      await Promise.all(inFlight.splice(0));
+      rethrowFailure();
+    };
+    try {
+      for (;;) {
+        // While batches are in flight or the checkpoint written lags the watermark, do not wait forever for a next batch.
+        const batch = await current.next(inFlight.length > 0 || processor.checkpointBehind() ? { idleMs: settings.batchMaxWaitMs } : undefined);
+        rethrowFailure();
+        if (batch === null) break;
+        if (batch.length === 0) {
+          await drain();
+          await processor.flushCheckpoint(stopping.signal);
+          continue;
+        }
+        if (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
+        rethrowFailure();
+        const processing = processor.process(subscription, batch, stopping.signal, inFlight.at(-1)).then(
+          () => current.release(batch.length),
+          (error: unknown) => void (failure ??= { error }),
+        );
+        inFlight.push(processing);
+        // Lets the client send this batch's write (node-redis writes on setImmediate), and signals,
+        // health checks and timers run even while a synchronous store and a read-ahead source
+        // would otherwise chain batches on microtasks alone.
+        await yieldToEventLoop();
       }
-      await processor.process(subscription, batch, stopping.signal);
-      current.release(batch.length);
-      // A synchronous store (SQLite) and a read-ahead source can chain batches on microtasks
-      // alone; without this, signals, health checks and timers would wait for the catch-up.
-      await yieldToEventLoop();
+    } finally {
+      // Stopping or failing, every batch sent is settled (acked or sent back) before returning.
+      await Promise.all(inFlight.splice(0));
     }
+    rethrowFailure();
   };
 
   const runOnce = async (): Promise<boolean> => {

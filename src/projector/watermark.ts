@@ -18,43 +18,65 @@ export interface Watermark {
   reset(): void;
 }
 
+const PENDING = false;
+const RESOLVED = true;
+
 export const createWatermark = (): Watermark => {
-  const pending = new Set<bigint>();
-  // Resolved positions not yet covered by the watermark (some pending one is below them).
-  let resolvedAbove: bigint[] = [];
+  // Positions received or resolved and not yet covered by the watermark, ascending from `head`
+  // (entries before it are covered and dropped in bulk), with each one's state. Events arrive
+  // almost always in position order, so keeping this sorted is an append, and the watermark
+  // is the end of the resolved run at the front: O(1) per event, where a scan of everything
+  // pending would cost O(in flight) per batch.
+  let order: bigint[] = [];
+  let head = 0;
+  const state = new Map<bigint, boolean>();
   let mark: bigint | null = null;
 
-  const NONE: ReadonlySet<bigint> = new Set();
+  const insert = (position: bigint, resolved: boolean): void => {
+    state.set(position, resolved);
+    let at = order.length;
+    while (at > head && order[at - 1]! > position) at--;
+    if (at === order.length) order.push(position);
+    else order.splice(at, 0, position);
+  };
 
-  const compute = (extraResolved: ReadonlySet<bigint>): bigint | null => {
-    let minPending: bigint | null = null;
-    for (const p of pending) if (!extraResolved.has(p) && (minPending === null || p < minPending)) minPending = p;
-    let best = mark;
-    const consider = (p: bigint): void => {
-      if ((minPending === null || p < minPending) && (best === null || p > best)) best = p;
-    };
-    for (const p of resolvedAbove) consider(p);
-    for (const p of extraResolved) consider(p);
-    return best;
+  /** Moves the watermark over the resolved run at the front (what current() reports anyway). */
+  const advance = (): void => {
+    let at = head;
+    for (; at < order.length && state.get(order[at]!) === RESOLVED; at++) {
+      const position = order[at]!;
+      state.delete(position);
+      if (mark === null || position > mark) mark = position;
+    }
+    head = at;
+    if (head > 1024 && head * 2 > order.length) {
+      order = order.slice(head);
+      head = 0;
+    }
   };
 
   return {
     received(position) {
-      pending.add(position);
+      if (!state.has(position)) insert(position, PENDING);
     },
     resolve(position) {
-      if (pending.delete(position) || mark === null || position > mark) resolvedAbove.push(position);
+      if (state.has(position)) state.set(position, RESOLVED);
+      else if (mark === null || position > mark) insert(position, RESOLVED);
     },
     current(assumeResolved) {
-      if (assumeResolved !== undefined) return compute(assumeResolved);
-      mark = compute(NONE);
-      const covered = mark;
-      if (covered !== null) resolvedAbove = resolvedAbove.filter((p) => p > covered);
-      return mark;
+      advance();
+      if (assumeResolved === undefined) return mark;
+      let best = mark;
+      for (let at = head; at < order.length && (state.get(order[at]!) === RESOLVED || assumeResolved.has(order[at]!)); at++) {
+        const position = order[at]!;
+        if (best === null || position > best) best = position;
+      }
+      return best;
     },
     reset() {
-      pending.clear();
-      resolvedAbove = [];
+      state.clear();
+      order = [];
+      head = 0;
     },
   };
 };

@@ -240,6 +240,59 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
         expect(await rm.getAppliedRevision(`user-${users[2499]!.id}`)).toBe(0n);
       });
 
+      it('gives the same read model for a user whose whole life is in one batch as when it is spread over batches', async () => {
+        const life = (user: UserFields, first: bigint): ProjectedEvent[] => [
+          created(user, 0n, first),
+          patched(user.id, { email: `${user.id.slice(0, 8)}-2@example.com`, emailVerified: false }, 1n, first + 1n),
+          patched(user.id, { status: 'suspended' }, 2n, first + 2n),
+          patched(user.id, { emailVerified: true, displayName: 'Renamed' }, 3n, first + 3n),
+          patched(user.id, { status: 'active' }, 4n, first + 4n),
+          patched(user.id, { email: `${user.id.slice(0, 8)}-3@example.com` }, 5n, first + 5n),
+          patched(user.id, { status: 'suspended' }, 6n, first + 6n),
+        ];
+        const [together, spread] = [newUser(), newUser()];
+        expect(await rm.applyBatch(life(together, 1n), 7n)).toEqual(Array(7).fill('applied'));
+        for (const event of life(spread, 11n)) expect(await rm.applyBatch([event], event.position)).toEqual(['applied']);
+        const [a, b] = [await rm.getUser(together.id), await rm.getUser(spread.id)];
+        expect(a).toEqual({ ...together, email: `${together.id.slice(0, 8)}-3@example.com`, emailVerified: true, displayName: 'Renamed', status: 'suspended', revision: 6n, position: 7n });
+        expect(b).toEqual({ ...spread, email: `${spread.id.slice(0, 8)}-3@example.com`, emailVerified: true, displayName: 'Renamed', status: 'suspended', revision: 6n, position: 17n });
+        for (const user of [together, spread]) {
+          expect(await rm.findUserIdByEmail(user.email)).toBeNull();
+          expect(await rm.findUserIdByEmail(`${user.id.slice(0, 8)}-2@example.com`)).toBeNull();
+          expect(await rm.findUserIdByEmail(`${user.id.slice(0, 8)}-3@example.com`)).toBe(user.id);
+        }
+        expect(await rm.countUsers('suspended')).toBe(2);
+        expect(await rm.countUsers('active')).toBe(0);
+        expect((await rm.listUsers({ status: 'suspended', limit: 10 })).items.map((u) => u.id).sort()).toEqual([together.id, spread.id].sort());
+        expect((await rm.listUsers({ status: 'active', limit: 10 })).items).toEqual([]);
+      });
+
+      it('moves a user back to where it started within one batch without leaving it out of any index', async () => {
+        const user = newUser();
+        await rm.applyBatch([created(user, 0n, 1n)], 1n);
+        await rm.applyBatch(
+          [
+            patched(user.id, { status: 'suspended', email: 'elsewhere@example.com' }, 1n, 2n),
+            patched(user.id, { status: 'active', email: user.email }, 2n, 3n),
+          ],
+          3n,
+        );
+        expect(await rm.getUser(user.id)).toMatchObject({ status: 'active', email: user.email, revision: 2n });
+        expect(await rm.findUserIdByEmail(user.email)).toBe(user.id);
+        expect(await rm.findUserIdByEmail('elsewhere@example.com')).toBeNull();
+        expect(await rm.countUsers('active')).toBe(1);
+        expect((await rm.listUsers({ status: 'active', limit: 10 })).items.map((u) => u.id)).toEqual([user.id]);
+      });
+
+      it('gives an address taken over within one batch to the user who took it last', async () => {
+        const [a, b] = [newUser(), newUser()];
+        await rm.applyBatch([created(a, 0n, 1n)], 1n);
+        await rm.applyBatch([patched(a.id, { email: 'moved@example.com' }, 1n, 2n), created(b, 0n, 3n), patched(b.id, { email: 'moved@example.com' }, 1n, 4n)], 4n);
+        expect(await rm.findUserIdByEmail('moved@example.com')).toBe(b.id);
+        expect(await rm.findUserIdByEmail(a.email)).toBeNull();
+        expect(await rm.findUserIdByEmail(b.email)).toBeNull();
+      });
+
       it('applies an empty batch, which only moves the checkpoint', async () => {
         expect(await rm.applyBatch([], 7n)).toEqual([]);
         expect(await rm.getCheckpoint()).toBe(7n);

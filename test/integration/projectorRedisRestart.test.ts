@@ -76,8 +76,12 @@ describe('the projector when Redis restarts under it', () => {
       await waitFor('/health to recover', async () => (await health()) === 200, 10_000);
       const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
       expect(metricValue(metrics, 'chronicle_projector_retries_total')).toBeGreaterThan(0);
-      // Every event applied exactly once by this one process: a write whose reply was lost comes back as a duplicate.
-      expect(metricValue(metrics, 'chronicle_projector_events_applied_total')).toBe(Number(head));
+      // Every event applied at most once by this one process, and none missing: a batch that Redis
+      // ran but whose reply the kill lost (likelier with a second batch queued behind it) comes
+      // back as duplicates. Step 3 checks the effect itself.
+      const applied = metricValue(metrics, 'chronicle_projector_events_applied_total');
+      expect(applied).toBeLessThanOrEqual(Number(head));
+      expect(applied + metricValue(metrics, 'chronicle_projector_duplicate_events_total')).toBeGreaterThanOrEqual(Number(head));
       expect(metricValue(metrics, 'chronicle_projector_parked_events_total')).toBe(0);
       expect(await projector.kill('SIGTERM')).toEqual({ code: 0, signal: null });
 

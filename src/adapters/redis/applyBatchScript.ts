@@ -15,6 +15,12 @@ import { orderKeyOf } from '#adapters/shared/userPaging';
  * compared as such (longer is larger, else as text), so nothing rounds above 2^53.
  * Answers one character per event: a(pplied), d(uplicate), g(ap).
  *
+ * Cost is counted in redis.call()s (each costs far more than the Lua around it): one HSET per
+ * applied change on the user hash, one HMGET per user whose stored state is needed (none for
+ * a registration), and per batch a handful of variadic calls for the status sets, the
+ * registration order, the email index and the applied revisions, folded from the users'
+ * states before and after the batch.
+ *
  * Redis does not undo a script's writes when it fails midway, so the whole ARGV is checked
  * before the first write. Key names are built here from the prefix (see readModelKeys.ts):
  * fine on a standalone or replicated Redis, not on Redis Cluster.
@@ -63,9 +69,10 @@ if i ~= argc + 1 then return bad('batch length') end
 
 local appliedKey = prefix .. 'applied'
 local emailKey = prefix .. 'users:by-email'
+local userPrefix = prefix .. 'user:'
+-- Slices small enough for unpack() and for one command's argument count.
 local CHUNK = 1000
 
--- Variadic writes in slices that unpack() can take.
 local function callChunked(command, key, list, step)
   for first = 1, #list, CHUNK * step do
     call(command, key, unpack(list, first, math.min(first + CHUNK * step - 1, #list)))
@@ -80,11 +87,11 @@ for first = 1, #streams, CHUNK do
   for k = first, last do applied[streams[k]] = revisions[k - first + 1] or '' end
 end
 
--- 1. Outcomes, in event order: only the next revision of a stream applies.
+-- 1. Outcomes, in event order: only the next revision of a stream applies. Also the users whose
+-- stored state (status, email, order) step 3 needs: everyone an applied change touches, except
+-- the user of a revision-0 create, since a stream with no applied revision has never written
+-- its user's hash (only a user's own stream writes it).
 local outcomes, eventAt, changedStreams, changed = {}, {}, {}, {}
--- Users whose stored state the fold needs (their hash's status, email, order): everyone an
--- applied change touches, except the user of a revision-0 create. A stream with no applied
--- revision has never written its user's hash (only a user's own stream writes it).
 local toRead, reading, fresh = {}, {}, {}
 i = 4
 for e = 1, count do
@@ -104,80 +111,61 @@ for e = 1, count do
   i = i + 5
   for _ = 1, n do
     local id = ARGV[i + 1]
-    if apply and not reading[id] and not fresh[id] then
-      if ARGV[i] == 'c' and prev == '' then fresh[id] = true else reading[id] = true; toRead[#toRead + 1] = id end
+    if ARGV[i] == 'c' then
+      if apply and not reading[id] and not fresh[id] then
+        if prev == '' then fresh[id] = true else reading[id] = true; toRead[#toRead + 1] = id end
+      end
+      i = i + 8
+    else
+      if apply and not reading[id] and not fresh[id] then reading[id] = true; toRead[#toRead + 1] = id end
+      i = i + 3 + 2 * tonumber(ARGV[i + 2])
     end
-    i = i + (ARGV[i] == 'c' and 8 or 3 + 2 * tonumber(ARGV[i + 2]))
   end
 end
 
--- 2. The stored state of those users in one SORT … GET per chunk (a read of many hashes in one
--- call, where HMGET would take one call per user), through a list that lives only inside this
--- script. User ids are substituted into the pattern as they are; they never contain '*'.
-local users, touched = {}, {}
-local scratch = prefix .. 'apply-batch:scratch'
-local userPattern = prefix .. 'user:*->'
-for first = 1, #toRead, CHUNK do
-  local last = math.min(first + CHUNK - 1, #toRead)
-  call('DEL', scratch)
-  call('RPUSH', scratch, unpack(toRead, first, last))
-  local stored = call('SORT', scratch, 'BY', 'nosort', 'GET', userPattern .. 'status', 'GET', userPattern .. 'email', 'GET', userPattern .. 'order')
-  for k = first, last do
-    local at = (k - first) * 3
-    local status = stored[at + 1]
-    local u = { id = toRead[k], names = {}, values = {}, exists = false }
-    if status then
-      u.exists, u.s0, u.e0, u.o0 = true, status, stored[at + 2] or nil, stored[at + 3] or nil
-      u.status, u.email, u.order = u.s0, u.e0, u.o0
-    end
-    users[u.id] = u
+-- 2. Their stored state. Per user: status0/email0/order0 as stored before the batch (nil: no
+-- hash), and status/email/order as the batch leaves them. Plain tables keyed by user id rather
+-- than a table per user: allocating those costs more than the work they would hold.
+local status0, email0, order0, status, email, order = {}, {}, {}, {}, {}, {}
+for k = 1, #toRead do
+  local id = toRead[k]
+  local stored = call('HMGET', userPrefix .. id, 'status', 'email', 'order')
+  if stored[1] then
+    status0[id], email0[id], order0[id] = stored[1], stored[2] or nil, stored[3] or nil
+    status[id], email[id], order[id] = stored[1], stored[2] or nil, stored[3] or nil
   end
 end
-if #toRead > 0 then call('DEL', scratch) end
 
--- 3. Fold the applied changes, in order, into each touched user's final state, so that the
--- writes below come once per user and once per index: a redis.call costs far more than the
--- Lua around it. A user: s0/e0/o0 as stored before the batch (nil: no hash), status/email/
--- order now, exists, emailAt (the event that last set its address: the last writer of an
--- address wins), and the hash fields to write (names in first-set order, values by name).
-local function userOf(id)
-  local u = users[id]
-  if not u then u = { id = id, names = {}, values = {}, exists = false }; users[id] = u end
-  if not u.touched then u.touched = true; touched[#touched + 1] = u end
-  return u
-end
-local function set(u, name, value)
-  if u.values[name] == nil then u.names[#u.names + 1] = name end
-  u.values[name] = value
-end
-
+-- 3. The user hashes, one HSET per applied change (several changes to one user in a batch are
+-- rare), while the indexes are only folded: each user's final status, order and email, and
+-- the event that last set its address (the last writer of an address wins).
+local touched, isTouched, emailSetBy = {}, {}, {}
 for e = 1, count do
   if outcomes[e] == 'a' then
     i = eventAt[e]
     local rev, pos, n = ARGV[i + 1], ARGV[i + 3], tonumber(ARGV[i + 4])
     i = i + 5
     for _ = 1, n do
+      local id = ARGV[i + 1]
       if ARGV[i] == 'c' then
-        local id, email, status, order = ARGV[i + 1], ARGV[i + 2], ARGV[i + 4], ARGV[i + 7]
-        local u = userOf(id)
-        u.exists, u.status, u.order = true, status, order
-        if u.email ~= email then u.email, u.emailAt = email, e end
-        set(u, 'id', id); set(u, 'email', email); set(u, 'displayName', ARGV[i + 3]); set(u, 'status', status)
-        set(u, 'emailVerified', ARGV[i + 5]); set(u, 'registeredAt', ARGV[i + 6]); set(u, 'order', order)
-        set(u, 'revision', rev); set(u, 'position', pos)
+        local address = ARGV[i + 2]
+        call('HSET', userPrefix .. id, 'id', id, 'email', address, 'displayName', ARGV[i + 3], 'status', ARGV[i + 4],
+          'emailVerified', ARGV[i + 5], 'registeredAt', ARGV[i + 6], 'order', ARGV[i + 7], 'revision', rev, 'position', pos)
+        status[id], order[id] = ARGV[i + 4], ARGV[i + 7]
+        if email[id] ~= address then email[id] = address; emailSetBy[id] = e end
+        if not isTouched[id] then isTouched[id] = true; touched[#touched + 1] = id end
         i = i + 8
       else
         local f = tonumber(ARGV[i + 2])
-        local u = userOf(ARGV[i + 1])
         -- A patch for a user the read model never saw (its registration was parked) is dropped.
-        if u.exists then
-          set(u, 'revision', rev); set(u, 'position', pos)
+        if status[id] then
+          call('HSET', userPrefix .. id, 'revision', rev, 'position', pos, unpack(ARGV, i + 3, i + 2 + 2 * f))
           for j = i + 3, i + 1 + 2 * f, 2 do
             local name, value = ARGV[j], ARGV[j + 1]
-            set(u, name, value)
-            if name == 'status' then u.status = value
-            elseif name == 'email' and value ~= u.email then u.email, u.emailAt = value, e end
+            if name == 'status' then status[id] = value
+            elseif name == 'email' and value ~= email[id] then email[id] = value; emailSetBy[id] = e end
           end
+          if not isTouched[id] then isTouched[id] = true; touched[#touched + 1] = id end
         end
         i = i + 3 + 2 * f
       end
@@ -185,44 +173,35 @@ for e = 1, count do
   end
 end
 
--- 4. Writes, each index in as few calls as it takes: removals before additions, so that a
--- member leaving one place and another arriving there end up as in event order.
+-- 4. The indexes, each in as few calls as it takes: removals before additions, so that a member
+-- leaving one place and another arriving there end as they would in event order.
 local remove, add, removeOrder, addOrder = {}, {}, {}, {}
-local function listOf(lists, status)
-  local list = lists[status]
-  if not list then list = {}; lists[status] = list end
+local function listOf(lists, name)
+  local list = lists[name]
+  if not list then list = {}; lists[name] = list end
   return list
 end
-local oldEmails, oldEmailOwners, newEmails = {}, {}, {}
+local oldEmails, oldEmailOwners, newEmailOwner = {}, {}, {}
 for t = 1, #touched do
-  local u = touched[t]
-  local id = u.id
-  if u.exists then
-    local hash = { prefix .. 'user:' .. id }
-    for k = 1, #u.names do
-      local name = u.names[k]
-      hash[#hash + 1] = name
-      hash[#hash + 1] = u.values[name]
-    end
-    call('HSET', unpack(hash))
-    if u.s0 ~= u.status then
-      if u.s0 then local l = listOf(remove, u.s0); l[#l + 1] = id end
-      local l = listOf(add, u.status); l[#l + 1] = id
-    end
-    if u.s0 ~= u.status or u.o0 ~= u.order then
-      if u.s0 and u.o0 then local l = listOf(removeOrder, u.s0); l[#l + 1] = u.o0 end
-      local l = listOf(addOrder, u.status); l[#l + 1] = 0; l[#l + 1] = u.order
-    end
-    if u.email ~= u.e0 then
-      if u.e0 then oldEmails[#oldEmails + 1] = u.e0; oldEmailOwners[#oldEmailOwners + 1] = id end
-      newEmails[#newEmails + 1] = u
-    end
+  local id = touched[t]
+  local was, now = status0[id], status[id]
+  if was ~= now then
+    if was then local l = listOf(remove, was); l[#l + 1] = id end
+    local l = listOf(add, now); l[#l + 1] = id
+  end
+  if was ~= now or order0[id] ~= order[id] then
+    if was and order0[id] then local l = listOf(removeOrder, was); l[#l + 1] = order0[id] end
+    local l = listOf(addOrder, now); l[#l + 1] = 0; l[#l + 1] = order[id]
+  end
+  if email[id] ~= email0[id] then
+    if email0[id] then oldEmails[#oldEmails + 1] = email0[id]; oldEmailOwners[#oldEmailOwners + 1] = id end
+    newEmailOwner[emailSetBy[id]] = id
   end
 end
-for status, list in pairs(remove) do callChunked('SREM', prefix .. 'users:' .. status, list, 1) end
-for status, list in pairs(removeOrder) do callChunked('ZREM', prefix .. 'users:' .. status .. ':by-registration', list, 1) end
-for status, list in pairs(add) do callChunked('SADD', prefix .. 'users:' .. status, list, 1) end
-for status, list in pairs(addOrder) do callChunked('ZADD', prefix .. 'users:' .. status .. ':by-registration', list, 2) end
+for name, list in pairs(remove) do callChunked('SREM', prefix .. 'users:' .. name, list, 1) end
+for name, list in pairs(removeOrder) do callChunked('ZREM', prefix .. 'users:' .. name .. ':by-registration', list, 1) end
+for name, list in pairs(add) do callChunked('SADD', prefix .. 'users:' .. name, list, 1) end
+for name, list in pairs(addOrder) do callChunked('ZADD', prefix .. 'users:' .. name .. ':by-registration', list, 2) end
 
 -- An old address is removed only while it still points to its user (another may have taken it).
 local stale = {}
@@ -234,18 +213,18 @@ for first = 1, #oldEmails, CHUNK do
   end
 end
 callChunked('HDEL', emailKey, stale, 1)
-table.sort(newEmails, function(a, b) return a.emailAt < b.emailAt end)
+-- In event order, so that of two users given one address in this batch the later one has it.
 local emailPairs = {}
-for k = 1, #newEmails do
-  emailPairs[#emailPairs + 1] = newEmails[k].email
-  emailPairs[#emailPairs + 1] = newEmails[k].id
+for e = 1, count do
+  local id = newEmailOwner[e]
+  if id then emailPairs[#emailPairs + 1] = email[id]; emailPairs[#emailPairs + 1] = id end
 end
 callChunked('HSET', emailKey, emailPairs, 2)
 
 local revisions = {}
-for s = 1, #changedStreams do
-  revisions[#revisions + 1] = changedStreams[s]
-  revisions[#revisions + 1] = applied[changedStreams[s]]
+for k = 1, #changedStreams do
+  revisions[#revisions + 1] = changedStreams[k]
+  revisions[#revisions + 1] = applied[changedStreams[k]]
 end
 callChunked('HSET', appliedKey, revisions, 2)
 

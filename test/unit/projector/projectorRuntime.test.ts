@@ -228,6 +228,41 @@ describe('the projector runtime', () => {
     });
   });
 
+  describe('with two batches in flight', () => {
+    it('sends the next batch before the first is answered, yet never lets a checkpoint cover a batch that then fails', async () => {
+      const source = createScriptedEventSource();
+      const memory = createMemoryReadModels();
+      const calls: { checkpoint: bigint | null; pendingBefore: number }[] = [];
+      let pending = 0;
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      const gatedReadModels: ReadModels = {
+        ...memory,
+        applyBatch: async (events, checkpoint) => {
+          calls.push({ checkpoint, pendingBefore: pending });
+          const call = calls.length;
+          pending++;
+          if (call === 2) openGate();
+          await gate;
+          pending--;
+          if (call === 1) throw new Error('script error');
+          return memory.applyBatch(events, checkpoint);
+        },
+      };
+      await start(source, gatedReadModels, { batchSize: 3 });
+      const [a, b] = [userStream(1n), userStream(4n)];
+      // Batch 1 holds the first two events of each stream, batch 2 the rest: all of batch 2 depends on batch 1.
+      source.push(a.events[0]!, a.events[1]!, { ...b.events[0]!, position: 3n }, { ...a.events[2]!, position: 4n }, { ...b.events[1]!, position: 5n }, { ...b.events[2]!, position: 6n });
+
+      await eventually(async () => expect(await memory.getCheckpoint()).toBe(6n));
+      expect(calls[1]).toEqual({ checkpoint: null, pendingBefore: 1 });
+      expect(await memory.getUser(a.userId)).toMatchObject({ status: 'active', revision: 2n });
+      expect(await memory.getUser(b.userId)).toMatchObject({ status: 'active', revision: 2n });
+      expect(source.nacked.filter((n) => n.action === 'retry').map((n) => n.event.position).sort()).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+      expect(source.nacked.filter((n) => n.action === 'park')).toEqual([]);
+    });
+  });
+
   describe('when the subscription drops', () => {
     it('subscribes again after the checkpoint and loses nothing', async () => {
       const source = createScriptedEventSource();

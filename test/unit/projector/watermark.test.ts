@@ -33,6 +33,31 @@ describe('the checkpoint watermark', () => {
     expect(watermark.current()).toBe(10n);
   });
 
+  it('counts resolved events behind assumed ones when answering what it would be', () => {
+    const watermark = createWatermark();
+    for (const p of [1n, 2n, 3n, 4n]) watermark.received(p);
+    watermark.resolve(2n);
+    watermark.resolve(4n);
+    expect(watermark.current(new Set([1n, 3n]))).toBe(4n);
+    expect(watermark.current(new Set([1n]))).toBe(2n);
+    expect(watermark.current()).toBeNull();
+  });
+
+  it('keeps up with a long run without being asked in between', () => {
+    const watermark = createWatermark();
+    for (let p = 1n; p <= 50_000n; p++) {
+      watermark.received(p);
+      watermark.resolve(p);
+      if (p % 1000n === 0n) expect(watermark.current(new Set([p + 1n]))).toBe(p);
+    }
+    watermark.received(50_002n);
+    watermark.received(50_001n);
+    watermark.resolve(50_002n);
+    expect(watermark.current()).toBe(50_000n);
+    watermark.resolve(50_001n);
+    expect(watermark.current()).toBe(50_002n);
+  });
+
   it('never moves back', () => {
     const watermark = createWatermark();
     watermark.received(5n);
