@@ -181,6 +181,11 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
             throw new Error(`applyBatch answered ${String(outcomes[i])} for event ${i} of ${sources.length}`);
         }
       }
+      // The write is durable whether or not the ack below arrives, so it is counted first.
+      metrics.batches.inc();
+      metrics.batchSize.observe(projected.length);
+      metrics.eventsApplied.inc(applied);
+      if (duplicates > 0) metrics.duplicates.inc(duplicates);
       if (done.length > 0) await subscription.ack(done);
       for (const delivered of done) watermark.resolve(delivered.event.position);
       for (const delivered of gaps) {
@@ -192,12 +197,6 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
           metrics.gaps.inc();
         }
       }
-
-      // 4. metrics
-      metrics.batches.inc();
-      metrics.batchSize.observe(projected.length);
-      metrics.eventsApplied.inc(applied);
-      if (duplicates > 0) metrics.duplicates.inc(duplicates);
     },
 
     async flushCheckpoint(signal) {
