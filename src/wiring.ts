@@ -1,7 +1,7 @@
 import type { CommandDeps } from '#application/handleUserCommand';
 import type { QueryDeps } from '#application/userQueries';
 import { loadConfig, type Config } from '#config';
-import { createHttpLogger, type HttpLogger } from '#http/httpLogger';
+import { createJsonLogger, type Logger } from '#logging/jsonLogger';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
 
@@ -12,7 +12,7 @@ import type { ReadModels } from '#ports/readModels';
  * warm invocations reuse the same clients.
  */
 export const config: Config = loadConfig();
-export const logger: HttpLogger = createHttpLogger(config.logLevel);
+export const logger: Logger = createJsonLogger('http', config.logLevel);
 export const httpStackDeps = { logger, maxBodyBytes: config.http.maxBodyBytes } as const;
 
 // Adapters are imported on demand: the SQLite default never loads the gRPC or Redis clients.

@@ -2,14 +2,14 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { headerOf, requestInfoOf, type HttpEvent, type HttpResponse, type RequestInfo } from './httpEvent.ts';
 import { httpErrors } from './httpErrors.ts';
-import type { HttpLogger } from './httpLogger.ts';
+import type { Logger } from '#logging/jsonLogger';
 import { jsonBody } from './jsonBody.ts';
 import { requestContext } from './requestContext.ts';
 import { requestLog } from './requestLog.ts';
 import { validation, type InputSchemas, type ValidInput } from './validation.ts';
 
 export interface HttpStackDeps {
-  readonly logger: HttpLogger;
+  readonly logger: Logger;
   readonly maxBodyBytes: number;
 }
 

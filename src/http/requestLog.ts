@@ -1,9 +1,9 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { HttpEvent, HttpResponse } from './httpEvent.ts';
-import type { HttpLogger } from './httpLogger.ts';
+import type { Logger } from '#logging/jsonLogger';
 
 /** One line per request: method, route, status, duration, correlation id. No bodies, no query strings. */
-export const requestLog = (logger: HttpLogger, route: string): MiddlewareObj<HttpEvent, HttpResponse> => {
+export const requestLog = (logger: Logger, route: string): MiddlewareObj<HttpEvent, HttpResponse> => {
   const requestLogAfter = (request: Request<HttpEvent, HttpResponse>): void => {
     const info = request.event.chronicle;
     const status = request.response?.statusCode ?? 500;

@@ -4,7 +4,7 @@ import { isUnavailableError } from '#domain/errors';
 import type { DeliveredEvent, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelWriter } from '#ports/readModels';
-import type { Logger } from './projectorLogger.ts';
+import type { Logger } from '#logging/jsonLogger';
 import type { ProjectorMetrics } from './projectorMetrics.ts';
 import type { Watermark } from './watermark.ts';
 

@@ -4,7 +4,7 @@ import type { EventStore, StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
 import { startHealthServer, type HealthServer } from './healthServer.ts';
 import { startLagSampler, type LagSampler } from './lagSampler.ts';
-import { silentLogger, type Logger } from './projectorLogger.ts';
+import { silentLogger, type Logger } from '#logging/jsonLogger';
 import { createProjectorMetrics, type ProjectorMetrics } from './projectorMetrics.ts';
 import { createProjectorRuntime, type ProjectorStatus } from './projectorRuntime.ts';
 

@@ -1,5 +1,5 @@
 import type { EventStore } from '#ports/eventStore';
-import type { Logger } from './projectorLogger.ts';
+import type { Logger } from '#logging/jsonLogger';
 import type { ProjectorMetrics } from './projectorMetrics.ts';
 
 export interface LagSampler {

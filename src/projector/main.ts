@@ -1,7 +1,6 @@
 import { loadConfig } from '#config';
-import { createProjector } from './createProjector.ts';
-import { openProjectorAdapters } from './projectorAdapters.ts';
-import { createJsonLogger } from './projectorLogger.ts';
+import { composeProjector } from './composeProjector.ts';
+import { createJsonLogger } from '#logging/jsonLogger';
 
 /**
  * The projector process: configuration → adapters → projector, then waits for SIGTERM/SIGINT
@@ -9,15 +8,8 @@ import { createJsonLogger } from './projectorLogger.ts';
  * exit 0 — or exit 1 if that takes longer than PROJECTOR_SHUTDOWN_TIMEOUT_MS.
  */
 const config = loadConfig();
-const logger = createJsonLogger(config.logLevel);
-const adapters = await openProjectorAdapters(config, logger);
-const projector = createProjector({
-  source: adapters.source,
-  readModels: adapters.readModels,
-  eventStore: adapters.eventStore,
-  settings: { ...config.projector, maxRetryCount: config.projector.subscription.maxRetryCount },
-  logger,
-});
+const logger = createJsonLogger('projector', config.logLevel);
+const { projector, adapters } = await composeProjector(config, logger);
 
 let shuttingDown = false;
 const shutdown = async (signal: NodeJS.Signals): Promise<void> => {

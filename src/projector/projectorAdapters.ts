@@ -12,7 +12,7 @@ import type { Config } from '#config';
 import type { EventSource, ParkedEvents } from '#ports/eventSource';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
-import type { Logger } from './projectorLogger.ts';
+import type { Logger } from '#logging/jsonLogger';
 
 export interface ProjectorAdapters {
   readonly eventStore: EventStore;

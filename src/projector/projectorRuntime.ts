@@ -5,7 +5,7 @@ import type { StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
 import { createBatchProcessor } from './batchProcessor.ts';
 import { createBatcher, type Batcher } from './batcher.ts';
-import type { Logger } from './projectorLogger.ts';
+import type { Logger } from '#logging/jsonLogger';
 import type { ProjectorMetrics } from './projectorMetrics.ts';
 import { createWatermark } from './watermark.ts';
 

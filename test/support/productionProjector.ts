@@ -1,7 +1,8 @@
 import { loadConfig } from '#config';
-import { createProjector, type Projector } from '#projector/createProjector';
-import { openProjectorAdapters, type ProjectorAdapters } from '#projector/projectorAdapters';
-import type { LogFields, Logger, LogLevel } from '#projector/projectorLogger';
+import { composeProjector } from '#projector/composeProjector';
+import type { Projector } from '#projector/createProjector';
+import type { ProjectorAdapters } from '#projector/projectorAdapters';
+import type { LogFields, Logger, LogLevel } from '#logging/jsonLogger';
 import type { ReadModels } from '#ports/readModels';
 
 export interface CapturedLog {
@@ -23,9 +24,8 @@ export interface ProductionProjector {
 }
 
 /**
- * The projector in this process, composed the way src/projector/main.ts composes it
- * (configuration from `env` → openProjectorAdapters → createProjector), without the signal
- * handling around it. Logs are captured instead of printed; the health server listens on a
+ * The projector in this process, composed as src/projector/main.ts composes it
+ * (composeProjector), without the signal handling around it. Logs are captured instead of printed; the health server listens on a
  * free loopback port.
  */
 export interface ProductionProjectorOptions {
@@ -42,13 +42,9 @@ export const startProductionProjector = async (env: Readonly<Record<string, stri
       logs.push({ level, message, fields });
     };
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-  const adapters = await openProjectorAdapters(config, logger);
-  const projector = createProjector({
-    source: adapters.source,
-    readModels: options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels,
-    eventStore: adapters.eventStore,
-    settings: { ...config.projector, maxRetryCount: config.projector.subscription.maxRetryCount, healthHost: '127.0.0.1' },
-    logger,
+  const { projector, adapters } = await composeProjector(config, logger, {
+    healthHost: '127.0.0.1',
+    ...(options.wrapReadModels === undefined ? {} : { wrapReadModels: options.wrapReadModels }),
   });
   let healthPort: number | null;
   try {

@@ -5,7 +5,7 @@ import { ConcurrencyError, MalformedEventError, NotFoundError, PreconditionFaile
 import { EmailTakenError } from '#domain/emailReservation';
 import type { HttpEvent } from '#http/httpEvent';
 import { httpHandler } from '#http/httpHandler';
-import { createHttpLogger } from '#http/httpLogger';
+import { createJsonLogger } from '#logging/jsonLogger';
 import { jsonResponse } from '#http/jsonResponse';
 
 const context = { awsRequestId: 'lambda-request-1' } as Context;
@@ -24,7 +24,7 @@ const eventOf = (overrides: Partial<HttpEvent> = {}): HttpEvent =>
 
 const setup = (handle: (body: unknown) => Promise<unknown> = async (body) => body, options: { body?: 'required' | 'optional' } = { body: 'required' }) => {
   const lines: string[] = [];
-  const logger = createHttpLogger('info', (line) => lines.push(line));
+  const logger = createJsonLogger('http', 'info', (line) => lines.push(line));
   const handler = httpHandler(
     { logger, maxBodyBytes: 100 },
     { route: 'POST /things', ...options, schemas: { body: z.object({ email: z.string(), count: z.number().int() }).or(z.object({})) } },
@@ -37,7 +37,7 @@ const setup = (handle: (body: unknown) => Promise<unknown> = async (body) => bod
 const strictSetup = () => {
   const lines: string[] = [];
   const handler = httpHandler(
-    { logger: createHttpLogger('info', (line) => lines.push(line)), maxBodyBytes: 1000 },
+    { logger: createJsonLogger('http', 'info', (line) => lines.push(line)), maxBodyBytes: 1000 },
     {
       route: 'POST /users/{id}',
       body: 'required',

@@ -1,4 +1,8 @@
-/** Structured logs: one JSON object per line, so a log shipper can index the fields. */
+/**
+ * Structured logs for every process (Lambdas, projector, CLIs): one JSON object per line so a
+ * log shipper can index the fields, and never an email address, even one hiding in an error
+ * message.
+ */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, unknown>>;
 
@@ -11,20 +15,25 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+const EMAIL_ANYWHERE = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[^\s@"'<>(),;:]+/g;
+
+export const redactEmails = (text: string): string => text.replace(EMAIL_ANYWHERE, '[redacted-email]');
+
 // bigint and Error do not survive JSON.stringify on their own.
 const replacer = (_key: string, value: unknown): unknown => {
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Error) return { name: value.name, message: value.message, ...('code' in value ? { code: value.code } : {}) };
+  if (value instanceof Error) return { name: value.name, message: value.message, ...('code' in value ? { code: value.code } : {}), stack: value.stack };
   return value;
 };
 
-export const createJsonLogger = (level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger => {
+export const createJsonLogger = (component: string, level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger => {
   const threshold = RANK[level];
   const log =
     (at: LogLevel) =>
     (message: string, fields: LogFields = {}): void => {
       if (RANK[at] < threshold) return;
-      write(`${JSON.stringify({ time: new Date().toISOString(), level: at, component: 'projector', message, ...fields }, replacer)}\n`);
+      const line = JSON.stringify({ time: new Date().toISOString(), level: at, component, message, ...fields }, replacer);
+      write(`${redactEmails(line)}\n`);
     };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 };
