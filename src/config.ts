@@ -92,11 +92,21 @@ const readUrl = (env: Env, name: string, protocols: readonly string[]): string |
   return raw;
 };
 
+// Not a WHATWG URL: a cluster string lists several hosts (esdb+discover://a:2113,b:2113).
+const EVENTSTORE_SCHEME = /^(esdb|kurrentdb|kdb)(\+discover)?:\/\/\S+$/i;
+
+const readEventStoreConnectionString = (env: Env): string | undefined => {
+  const raw = readString(env, 'EVENTSTORE_CONNECTION_STRING');
+  if (raw !== undefined && !EVENTSTORE_SCHEME.test(raw))
+    throw new ConfigError('EVENTSTORE_CONNECTION_STRING', 'must look like esdb://host:2113?tls=false or esdb+discover://host1:2113,host2:2113');
+  return raw;
+};
+
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export const loadConfig = (env: Env = process.env): Config => {
   const dataDir = path.resolve(readString(env, 'DATA_DIR') ?? '.data');
-  const esdb = readUrl(env, 'EVENTSTORE_CONNECTION_STRING', ['esdb:', 'esdb+discover:', 'kurrentdb:', 'kurrentdb+discover:', 'kdb:', 'kdb+discover:']);
+  const esdb = readEventStoreConnectionString(env);
   const redis = readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const logLevel = readString(env, 'LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);

@@ -1,0 +1,53 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '#config';
+
+const failureOf = (env: Record<string, string>): unknown => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+
+describe('configuration', () => {
+  describe('with an empty environment', () => {
+    it('runs on the embedded default: both stores in SQLite files under .data', () => {
+      const config = loadConfig({});
+      expect(config.eventStore).toEqual({ kind: 'sqlite', path: path.resolve('.data', 'events.sqlite') });
+      expect(config.readModels).toEqual({ kind: 'sqlite', path: path.resolve('.data', 'read-models.sqlite') });
+      expect(config.readModelVersion).toBe(1);
+    });
+
+    it('is frozen', () => {
+      expect(Object.isFrozen(loadConfig({}))).toBe(true);
+    });
+  });
+
+  it('chooses EventStoreDB and Redis when their variables are set', () => {
+    const config = loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb+discover://a:2113,b:2113', REDIS_URL: 'redis://cache:6379' });
+    expect(config.eventStore).toEqual({ kind: 'eventstoredb', connectionString: 'esdb+discover://a:2113,b:2113' });
+    expect(config.readModels).toEqual({ kind: 'redis', url: 'redis://cache:6379' });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: '', REDIS_URL: ' ' }).eventStore.kind).toBe('sqlite');
+  });
+
+  describe('with a bad value', () => {
+    it.each([
+      [{ REDIS_URL: 'http://cache' }, 'REDIS_URL'],
+      [{ EVENTSTORE_CONNECTION_STRING: 'not a url' }, 'EVENTSTORE_CONNECTION_STRING'],
+      [{ PROJECTOR_BATCH_SIZE: 'lots' }, 'PROJECTOR_BATCH_SIZE'],
+      [{ PROJECTOR_BATCH_SIZE: '0' }, 'PROJECTOR_BATCH_SIZE'],
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+      [{ PROJECTOR_SUBSCRIPTION_BUFFER_SIZE: '100', PROJECTOR_SUBSCRIPTION_READ_BATCH_SIZE: '100' }, 'PROJECTOR_SUBSCRIPTION_READ_BATCH_SIZE'],
+    ])('fails at start naming the variable (%o)', (env, variable) => {
+      const error = failureOf(env);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe(variable);
+      expect((error as ConfigError).message).toMatch(new RegExp(`^${variable}: `));
+    });
+  });
+});
