@@ -106,11 +106,13 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
     }
   };
 
-  const park = async (subscription: EventSubscription, delivered: DeliveredEvent, reason: string): Promise<void> => {
-    await subscription.nack([delivered], 'park', reason);
-    watermark.resolve(delivered.event.position);
-    metrics.parked.inc();
-    logger.warn('event parked', { streamId: delivered.event.streamId, revision: delivered.event.revision, type: delivered.event.type, reason });
+  const park = async (subscription: EventSubscription, events: readonly DeliveredEvent[], reason: string): Promise<void> => {
+    await subscription.nack(events, 'park', reason);
+    metrics.parked.inc(events.length);
+    for (const { event } of events) {
+      watermark.resolve(event.position);
+      logger.warn('event parked', { streamId: event.streamId, revision: event.revision, type: event.type, reason });
+    }
   };
 
   return {
@@ -129,7 +131,7 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
           poison.push({ delivered, reason: errorMessage(error) });
         }
       }
-      for (const { delivered, reason } of poison) await park(subscription, delivered, reason);
+      for (const { delivered, reason } of poison) await park(subscription, [delivered], reason);
       if (projected.length === 0) {
         await previous?.catch(() => undefined);
         return;
@@ -147,8 +149,13 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
       const result = await writing;
       if ('error' in result) {
         const { error } = result;
+        const reason = `read-model write failed: ${errorMessage(error)}`;
         logger.error('read-model write failed, sending the batch back', { events: sources.length, transient: isTransient(error), error: errorMessage(error) });
-        await subscription.nack(sources, 'retry', `read-model write failed: ${errorMessage(error)}`);
+        // Sources park an exhausted retry themselves, silently: parked here, the watermark learns
+        // it is resolved instead of waiting for it for the rest of the subscription.
+        const exhausted = sources.filter((delivered) => delivered.retryCount >= maxRetryCount);
+        if (exhausted.length > 0) await park(subscription, exhausted, `gave up after ${maxRetryCount} retries: ${reason}`);
+        await subscription.nack(exhausted.length === 0 ? sources : sources.filter((delivered) => delivered.retryCount < maxRetryCount), 'retry', reason);
         return;
       }
       const { outcomes } = result;
@@ -186,12 +193,13 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
       metrics.batchSize.observe(projected.length);
       metrics.eventsApplied.inc(applied);
       if (duplicates > 0) metrics.duplicates.inc(duplicates);
-      if (done.length > 0) await subscription.ack(done);
+      // Durable now: resolved even if the ack below is lost with the connection.
       for (const delivered of done) watermark.resolve(delivered.event.position);
+      if (done.length > 0) await subscription.ack(done);
       for (const delivered of gaps) {
         const reason = `waiting for revision ${delivered.event.revision - 1n} of ${delivered.event.streamId}`;
         if (delivered.retryCount >= maxRetryCount) {
-          await park(subscription, delivered, `gave up ${reason} after ${delivered.retryCount} retries`);
+          await park(subscription, [delivered], `gave up ${reason} after ${delivered.retryCount} retries`);
         } else {
           await subscription.nack([delivered], 'retry', reason);
           metrics.gaps.inc();

@@ -10,7 +10,7 @@ import { createProjectorRuntime, type ProjectorStatus } from './projectorRuntime
 
 export interface ProjectorDeps {
   readonly source: EventSource;
-  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint'>;
+  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision'>;
   /** For the lag metric (head of the log); without it the lag gauge stays 0. */
   readonly eventStore?: Pick<EventStore, 'headPosition'>;
   readonly settings: Pick<ProjectorConfig, 'batchSize' | 'batchMaxWaitMs' | 'maxInFlight' | 'retry'> & {
@@ -19,6 +19,7 @@ export interface ProjectorDeps {
     readonly healthPort: number | null;
     readonly healthHost?: string;
     readonly lagSampleIntervalMs?: number;
+    readonly orphanGraceMs?: number;
   };
   readonly logger?: Logger;
   readonly metrics?: ProjectorMetrics;
@@ -52,6 +53,7 @@ export const createProjector = (deps: ProjectorDeps): Projector => {
       maxInFlight: settings.maxInFlight,
       retry: settings.retry,
       maxRetryCount: settings.maxRetryCount,
+      ...(settings.orphanGraceMs === undefined ? {} : { orphanGraceMs: settings.orphanGraceMs }),
     },
     ...(deps.project === undefined ? {} : { project: deps.project }),
     ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),

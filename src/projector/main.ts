@@ -9,6 +9,17 @@ import { createJsonLogger } from '#logging/jsonLogger';
  */
 const config = loadConfig();
 const logger = createJsonLogger('projector', config.logLevel);
+
+// Taken from the start: a signal while the adapters connect (a task stopped while it starts)
+// ends in the same clean exit instead of Node's default death by signal.
+let signalled: NodeJS.Signals | null = null;
+let onSignal = (signal: NodeJS.Signals): void => {
+  signalled ??= signal;
+};
+process.once('SIGTERM', (signal) => onSignal(signal));
+process.once('SIGINT', (signal) => onSignal(signal));
+logger.info('starting', { eventStore: config.eventStore.kind, readModels: config.readModels.kind });
+
 const { projector, adapters } = await composeProjector(config, logger);
 
 let shuttingDown = false;
@@ -30,13 +41,16 @@ const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     process.exit(1);
   }
 };
-process.once('SIGTERM', (signal) => void shutdown(signal));
-process.once('SIGINT', (signal) => void shutdown(signal));
+onSignal = (signal) => void shutdown(signal);
 
-const { healthPort } = await projector.start();
-logger.info('projector started', {
-  eventStore: config.eventStore.kind,
-  readModels: config.readModels.kind,
-  readModelVersion: config.readModelVersion,
-  healthPort,
-});
+if (signalled !== null) {
+  await shutdown(signalled);
+} else {
+  const { healthPort } = await projector.start();
+  logger.info('projector started', {
+    eventStore: config.eventStore.kind,
+    readModels: config.readModels.kind,
+    readModelVersion: config.readModelVersion,
+    healthPort,
+  });
+}

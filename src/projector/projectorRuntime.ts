@@ -17,11 +17,16 @@ export interface ProjectorRuntimeSettings {
   readonly retry: BackoffPolicy;
   /** Deliveries after which an event still waiting for its predecessor is parked. */
   readonly maxRetryCount: number;
+  /**
+   * How long events in hand when a subscription dropped may hold the checkpoint back while not
+   * delivered again (another consumer or the server may have taken them); default 2 minutes.
+   */
+  readonly orphanGraceMs?: number;
 }
 
 export interface ProjectorRuntimeDeps {
   readonly source: EventSource;
-  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint'>;
+  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision'>;
   readonly metrics: ProjectorMetrics;
   readonly logger: Logger;
   readonly settings: ProjectorRuntimeSettings;
@@ -46,6 +51,10 @@ export interface ProjectorRuntime {
 
 /** Two: one being written while the next is projected and sent; more would only queue in Redis. */
 const MAX_BATCHES_IN_FLIGHT = 2;
+/** How often, under load, the event holding the watermark back is looked up in the read models. */
+const RELEASE_INTERVAL_MS = 1000;
+const MAX_RELEASES_AT_ONCE = 1000;
+const DEFAULT_ORPHAN_GRACE_MS = 120_000;
 
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -67,6 +76,37 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
   let checkpointReadable = true;
   let batcher: Batcher | null = null;
   let running: Promise<void> | null = null;
+  let releasedAt = 0;
+  let orphansSince: number | null = null;
+
+  // The event holding the watermark back may be durable already: an orphan of an earlier
+  // subscription that another consumer of the group applied, or one whose ack was lost. Once
+  // its stream's applied revision has reached it, it is durable, whoever wrote it.
+  const releaseApplied = async (): Promise<void> => {
+    releasedAt = performance.now();
+    for (let released = 0; released < MAX_RELEASES_AT_ONCE; released++) {
+      const event = watermark.blocking();
+      if (event === null) return;
+      const applied = await readModels.getAppliedRevision(event.streamId).catch(() => null);
+      if (applied === null || applied < event.revision) return;
+      watermark.resolve(event.position);
+    }
+  };
+
+  // Orphans never delivered again (parked by the server, or by another consumer) would hold the
+  // checkpoint back for good: after a grace far longer than a redelivery takes, give up on them.
+  // At most once a second: a look-up costs a round trip.
+  const settleOrphans = async (): Promise<void> => {
+    if (performance.now() - releasedAt < RELEASE_INTERVAL_MS) return;
+    await releaseApplied();
+    if (orphansSince === null) return;
+    if (watermark.orphansAwaited() === 0) {
+      orphansSince = null;
+    } else if (performance.now() - orphansSince >= (settings.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS)) {
+      orphansSince = null;
+      logger.warn('gave up waiting for events of an earlier subscription; the checkpoint may pass them', { events: watermark.abandonOrphans() });
+    }
+  };
 
   const consume = async (subscription: EventSubscription, current: Batcher): Promise<void> => {
     // Batches being written, oldest first: the next one is projected and sent while the last
@@ -82,15 +122,19 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
     };
     try {
       for (;;) {
-        // While batches are in flight or the checkpoint written lags the watermark, do not wait forever for a next batch.
-        const batch = await current.next(inFlight.length > 0 || processor.checkpointBehind() ? { idleMs: settings.batchMaxWaitMs } : undefined);
+        // While batches are in flight, the checkpoint written lags the watermark or orphans hold it
+        // back, do not wait forever for a next batch.
+        const wake = inFlight.length > 0 || processor.checkpointBehind() || orphansSince !== null;
+        const batch = await current.next(wake ? { idleMs: settings.batchMaxWaitMs } : undefined);
         rethrowFailure();
         if (batch === null) break;
         if (batch.length === 0) {
           await drain();
+          await settleOrphans();
           await processor.flushCheckpoint(stopping.signal);
           continue;
         }
+        await settleOrphans();
         if (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
         rethrowFailure();
         const processing = processor.process(subscription, batch, stopping.signal, inFlight.at(-1)).then(
@@ -117,7 +161,9 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
       const afterPosition = await readModels.getCheckpoint();
       checkpointReadable = true;
       processor.setCheckpoint(afterPosition);
-      watermark.reset();
+      watermark.orphanPending();
+      if (watermark.orphansAwaited() > 0) orphansSince = performance.now();
+      await releaseApplied();
       subscription = await source.subscribe({ afterPosition });
       if (stopping.signal.aborted) return consumed;
       subscribed = true;
@@ -128,7 +174,7 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
         maxInFlight: settings.maxInFlight,
         onTake: (delivered) => {
           consumed = true;
-          watermark.received(delivered.event.position);
+          watermark.received(delivered.event);
         },
       });
       batcher = current;

@@ -1,9 +1,40 @@
+import net from 'node:net';
 import path from 'node:path';
+import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
 import { createSqliteReadModels } from '#adapters/sqlite/sqliteReadModels';
 import { bundleProjector, seedSqliteEventStore, startProjectorProcess, type ProjectorBundle } from '#test/support/projectorProcess';
+import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 import { tempDir } from '#test/support/tempDir';
+
+/** A TCP proxy to `target` that holds every connection's traffic back for `delayMs` first: a slow network at start-up. */
+const startDelayingProxy = async (target: URL, delayMs: number): Promise<{ readonly url: string; close(): Promise<void> }> => {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.pause();
+    socket.on('error', () => socket.destroy());
+    setTimeout(() => {
+      const upstream = net.connect(Number(target.port || 6379), target.hostname);
+      sockets.add(upstream);
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+      socket.pipe(upstream).pipe(socket);
+      socket.resume();
+    }, delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+};
 
 describe('the projector on SIGTERM', () => {
   const dir = tempDir('chronicle-sigterm-');
@@ -49,6 +80,21 @@ describe('the projector on SIGTERM', () => {
     } finally {
       await projector.kill('SIGKILL');
       await readModels.close();
+    }
+  });
+
+  it('exits 0 on a SIGTERM that arrives while it is still connecting', { timeout: 20_000 }, async ({ skip }) => {
+    await requireRedis(skip);
+    const proxy = await startDelayingProxy(new URL(sharedRedisUrl()), 1500);
+    const projector = startProjectorProcess({ DATA_DIR: dir.path, REDIS_URL: proxy.url, READ_MODEL_VERSION: String(randomInt(100_000, 1_000_000)) }, bundle);
+    try {
+      await projector.waitForLog('starting');
+      expect(await projector.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+      expect(projector.logs.map((line) => line.message)).toContain('stopping');
+      expect(projector.logs.map((line) => line.message)).not.toContain('projector started');
+    } finally {
+      await projector.kill('SIGKILL');
+      await proxy.close();
     }
   });
 });

@@ -4,7 +4,7 @@ import { createMemoryEventSource } from '#adapters/memory/memoryEventSource';
 import { createMemoryEventStore } from '#adapters/memory/memoryEventStore';
 import { createMemoryReadModels } from '#adapters/memory/memoryReadModels';
 import { projectStoredEvent } from '#application/userProjection';
-import type { EventSource } from '#ports/eventSource';
+import type { DeliveredEvent, EventSource, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
 import { createProjector, type Projector } from '#projector/createProjector';
@@ -18,6 +18,7 @@ const settings = {
   healthPort: null,
   retry: { baseDelayMs: 1, maxDelayMs: 5, maxElapsedMs: 200 },
   maxRetryCount: 5,
+  orphanGraceMs: 60_000,
 };
 
 const running: Projector[] = [];
@@ -56,6 +57,54 @@ const userStream = (firstPosition: bigint) => {
     { ...base, id: randomUUID(), type: 'UserReactivated', revision: 2n, position: firstPosition + 2n, data: { userId, reactivatedAt: at } },
   ];
   return { userId, streamId, events };
+};
+
+/**
+ * A source whose subscriptions deliver what the test hands each of them, in that order: the
+ * first one fails once its events are taken, like a connection cut; acks are recorded.
+ */
+const createHandOverSource = (...perSubscription: StoredEvent[][]) => {
+  const acked: StoredEvent[] = [];
+  const later: StoredEvent[] = [];
+  let wake: () => void = () => undefined;
+  let count = 0;
+  const source: EventSource = {
+    async subscribe() {
+      const index = count++;
+      const events = [...(perSubscription[index] ?? [])];
+      let closed = false;
+      const subscription: EventSubscription = {
+        [Symbol.asyncIterator]: () => ({
+          async next(): Promise<IteratorResult<DeliveredEvent>> {
+            for (;;) {
+              const event = events.shift() ?? (index > 0 ? later.shift() : undefined);
+              if (event !== undefined) return { done: false, value: { event, retryCount: index } };
+              if (index === 0) throw new Error('connection cut');
+              if (closed) return { done: true, value: undefined };
+              await new Promise<void>((resolve) => (wake = resolve));
+            }
+          },
+        }),
+        ack: async (delivered) => void acked.push(...delivered.map((d) => d.event)),
+        nack: async () => undefined,
+        close: async () => {
+          closed = true;
+          wake();
+        },
+      };
+      return subscription;
+    },
+  };
+  return {
+    source,
+    acked,
+    subscriptions: () => count,
+    /** Delivered by the open (second or later) subscription, after what it was handed. */
+    deliverLater(...events: StoredEvent[]) {
+      later.push(...events);
+      wake();
+    },
+  };
 };
 
 describe('the projector runtime', () => {
@@ -228,6 +277,31 @@ describe('the projector runtime', () => {
     });
   });
 
+  describe('when a batch write keeps failing', () => {
+    it('parks its events once they were retried maxRetryCount times, and the checkpoint moves past them', async () => {
+      const source = createScriptedEventSource();
+      const memory = createMemoryReadModels();
+      const broken = userStream(1n);
+      const healthy = userStream(10n);
+      const rejecting: ReadModels = {
+        ...memory,
+        applyBatch: async (events, checkpoint) => {
+          if (events.some((e) => e.streamId === broken.streamId)) throw new Error('script error');
+          return memory.applyBatch(events, checkpoint);
+        },
+      };
+      const projector = await start(source, rejecting, { batchSize: 1, maxRetryCount: 2 });
+      source.push(broken.events[0]!, healthy.events[0]!);
+
+      await eventually(async () => expect(await memory.getCheckpoint()).toBe(10n));
+      const parked = source.nacked.filter((n) => n.action === 'park');
+      expect(parked.map((n) => [n.event.position, n.retryCount])).toEqual([[1n, 2]]);
+      expect(parked[0]!.reason).toContain('read-model write failed: script error');
+      expect(source.nacked.filter((n) => n.action === 'retry').map((n) => n.retryCount)).toEqual([0, 1]);
+      expect((await projector.metrics.parked.get()).values[0]?.value).toBe(1);
+    });
+  });
+
   describe('with two batches in flight', () => {
     it('sends the next batch before the first is answered, yet never lets a checkpoint cover a batch that then fails', async () => {
       const source = createScriptedEventSource();
@@ -277,6 +351,51 @@ describe('the projector runtime', () => {
       source.push(...second.events);
       await eventually(async () => expect(await readModels.getUser(second.userId)).toMatchObject({ revision: 2n }));
       expect(source.subscriptions.map((s) => s.afterPosition)).toEqual([null, 3n]);
+    });
+
+    it('keeps the checkpoint below an event taken before the drop that the new subscription redelivers only after newer ones', async () => {
+      const cut = userStream(5n);
+      const newer = userStream(10n);
+      const source = createHandOverSource([cut.events[0]!], [newer.events[0]!]);
+      const readModels = createMemoryReadModels();
+      await start(source.source, readModels, { batchMaxWaitMs: 20 });
+
+      await eventually(async () => expect(await readModels.getUser(newer.userId)).not.toBeNull());
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await readModels.getUser(cut.userId)).toBeNull();
+      expect((await readModels.getCheckpoint()) ?? -1n).toBeLessThan(5n);
+
+      source.deliverLater(cut.events[0]!);
+      await eventually(async () => expect(await readModels.getCheckpoint()).toBe(10n));
+      expect(await readModels.getUser(cut.userId)).not.toBeNull();
+    });
+
+    it('lets the checkpoint pass an event taken before the drop once the read models show it applied elsewhere', async () => {
+      const cut = userStream(5n);
+      const newer = userStream(10n);
+      const source = createHandOverSource([cut.events[0]!], [newer.events[0]!]);
+      const readModels = createMemoryReadModels();
+      await start(source.source, readModels, { batchMaxWaitMs: 20 });
+      await eventually(async () => expect(await readModels.getUser(newer.userId)).not.toBeNull());
+      expect((await readModels.getCheckpoint()) ?? -1n).toBeLessThan(5n);
+
+      // Another projector of the group got it after the drop.
+      await readModels.applyBatch([projectStoredEvent(cut.events[0]!)], null);
+      await eventually(async () => expect(await readModels.getCheckpoint()).toBe(10n));
+      expect(source.subscriptions()).toBe(2);
+    });
+
+    it('gives up on such an event once the grace for a redelivery has passed', async () => {
+      const cut = userStream(5n);
+      const newer = userStream(10n);
+      const source = createHandOverSource([cut.events[0]!], [newer.events[0]!]);
+      const readModels = createMemoryReadModels();
+      await start(source.source, readModels, { batchMaxWaitMs: 20, orphanGraceMs: 300 });
+      await eventually(async () => expect(await readModels.getUser(newer.userId)).not.toBeNull());
+      expect((await readModels.getCheckpoint()) ?? -1n).toBeLessThan(5n);
+
+      await eventually(async () => expect(await readModels.getCheckpoint()).toBe(10n));
+      expect(await readModels.getUser(cut.userId)).toBeNull();
     });
   });
 
