@@ -15,19 +15,10 @@ import type { DeliveredEvent, EventSubscription } from '#ports/eventSource';
 import type { EventStore, NewEvent } from '#ports/eventStore';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { describeEventSourceContract } from './eventSource.contract.ts';
+import { CONTRACT_MAX_RETRY_COUNT, contractSourceSettings, esdbEventSourceFixture } from './esdbEventSourceFixture.ts';
 
-const MAX_RETRY_COUNT = 2;
-
-const sourceSettings = (overrides: Partial<EventStoreDBEventSourceSettings> = {}): EventStoreDBEventSourceSettings => ({
-  groupName: `projector-${randomUUID()}`,
-  bufferSize: 20,
-  readBatchSize: 10,
-  checkpointAfterMs: 100,
-  maxRetryCount: MAX_RETRY_COUNT,
-  messageTimeoutMs: 10_000,
-  retry: { baseDelayMs: 20, maxDelayMs: 200, maxElapsedMs: 5_000, maxAttempts: 10 },
-  ...overrides,
-});
+const sourceSettings = (overrides: Partial<EventStoreDBEventSourceSettings> = {}): EventStoreDBEventSourceSettings =>
+  contractSourceSettings({ retry: { baseDelayMs: 20, maxDelayMs: 200, maxElapsedMs: 5_000, maxAttempts: 10 }, ...overrides });
 
 let emulator: EsdbEmulator;
 let client: EventStoreDBClient;
@@ -43,16 +34,7 @@ afterAll(async () => {
   await emulator.stop();
 });
 
-describeEventSourceContract('EventStoreDB (emulator)', async () => {
-  const settings = sourceSettings();
-  return {
-    store: createEventStoreDBEventStore(client),
-    source: createEventStoreDBEventSource(client, settings),
-    parked: createEventStoreDBParkedEvents(client, { groupName: settings.groupName }),
-    maxRetryCount: MAX_RETRY_COUNT,
-    teardown: async () => undefined,
-  };
-});
+describeEventSourceContract('EventStoreDB (emulator)', async () => esdbEventSourceFixture(client, sourceSettings()));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -134,7 +116,7 @@ describe('EventStoreDB event source', () => {
       readBatchSize: 25,
       checkPointAfter: 250,
       messageTimeout: 15_000,
-      maxRetryCount: MAX_RETRY_COUNT,
+      maxRetryCount: CONTRACT_MAX_RETRY_COUNT,
       resolveLinkTos: false,
     });
     expect(info.connections).toHaveLength(2);
@@ -275,7 +257,7 @@ describe('EventStoreDB event source', () => {
         await subscription.ack([delivered]);
       }
     };
-    for (let attempt = 0; attempt <= MAX_RETRY_COUNT; attempt++) {
+    for (let attempt = 0; attempt <= CONTRACT_MAX_RETRY_COUNT; attempt++) {
       const delivered = await nextMine();
       expect(delivered.retryCount).toBe(attempt);
       await subscription.nack([delivered], 'retry', 'redis is down');

@@ -1,17 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe } from 'vitest';
-import {
-  closeEventStoreDBClient,
-  createEventStoreDBClient,
-  createEventStoreDBEventSource,
-  createEventStoreDBEventStore,
-  createEventStoreDBParkedEvents,
-  type EventStoreDBClient,
-} from '#adapters/eventstoredb/index';
+import { closeEventStoreDBClient, createEventStoreDBClient, type EventStoreDBClient } from '#adapters/eventstoredb/index';
 import { describeEventSourceContract } from './eventSource.contract.ts';
+import { contractSourceSettings, esdbEventSourceFixture } from './esdbEventSourceFixture.ts';
 
 const connectionString = process.env['EVENTSTORE_CONNECTION_STRING'];
-const MAX_RETRY_COUNT = 2;
 
 describe.skipIf(!connectionString)('against the EventStoreDB at EVENTSTORE_CONNECTION_STRING', () => {
   let client: EventStoreDBClient;
@@ -28,21 +20,8 @@ describe.skipIf(!connectionString)('against the EventStoreDB at EVENTSTORE_CONNE
   });
 
   describeEventSourceContract('EventStoreDB (real server)', async () => {
-    const groupName = `chronicle-contract-${randomUUID()}`;
-    groups.push(groupName);
-    return {
-      store: createEventStoreDBEventStore(client),
-      source: createEventStoreDBEventSource(client, {
-        groupName,
-        bufferSize: 20,
-        readBatchSize: 10,
-        checkpointAfterMs: 100,
-        maxRetryCount: MAX_RETRY_COUNT,
-        messageTimeoutMs: 10_000,
-      }),
-      parked: createEventStoreDBParkedEvents(client, { groupName }),
-      maxRetryCount: MAX_RETRY_COUNT,
-      teardown: async () => undefined,
-    };
+    const settings = contractSourceSettings();
+    groups.push(settings.groupName);
+    return esdbEventSourceFixture(client, settings);
   });
 });
