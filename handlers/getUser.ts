@@ -1,3 +1,4 @@
+import { getUserAsOf } from '#application/getUserAsOf';
 import { getUser } from '#application/userQueries';
 import { consistencyTokenOf } from '#http/consistencyToken';
 import { formatEtag } from '#http/etag';
@@ -5,10 +6,19 @@ import { httpHandler } from '#http/httpHandler';
 import { jsonResponse } from '#http/jsonResponse';
 import { getUserQuery, userPath } from '#http/userSchemas';
 import { staleHeader, userViewBody } from '#http/userViewBody';
-import { getQueryDeps, httpStackDeps } from '#wiring';
+import { getEventStore, getQueryDeps, httpStackDeps } from '#wiring';
 
-/** GET /users/{id} — honours X-Consistency-Token or ?consistentWith= (read-your-writes, bounded). */
+/**
+ * GET /users/{id} — honours X-Consistency-Token or ?consistentWith= (read-your-writes, bounded).
+ * With ?asOf= or ?atRevision= it answers the user as it was then, folded from the event store.
+ */
 export const handler = httpHandler(httpStackDeps, { route: 'GET /users/{id}', schemas: { path: userPath, query: getUserQuery } }, async (request) => {
+  const { asOf, atRevision } = request.query;
+  if (asOf !== undefined || atRevision !== undefined) {
+    const point = asOf === undefined ? { atRevision: atRevision ?? 0n } : { asOf };
+    const past = await getUserAsOf({ eventStore: await getEventStore() }, request.path.id, point);
+    return jsonResponse(200, { ...userViewBody(past.user), asOf: past.asOf.toISOString() }, { etag: formatEtag(past.user.revision) });
+  }
   const consistentWith = consistencyTokenOf(request);
   const { user, stale } = await getUser(await getQueryDeps(), request.path.id, { consistentWith });
   return jsonResponse(200, userViewBody(user), { etag: formatEtag(user.revision), ...staleHeader(stale) });

@@ -1,12 +1,16 @@
 import { getUserHistory } from '#application/getUserHistory';
 import { httpHandler } from '#http/httpHandler';
 import { jsonResponse } from '#http/jsonResponse';
-import { userPath } from '#http/userSchemas';
+import { userEventsQuery, userPath } from '#http/userSchemas';
 import { getEventStore, httpStackDeps } from '#wiring';
 
-/** GET /users/{id}/events — the audit trail, oldest first, replayed from the event store. */
-export const handler = httpHandler(httpStackDeps, { route: 'GET /users/{id}/events', schemas: { path: userPath } }, async (request) => {
-  const eventStore = await getEventStore();
-  const items = await getUserHistory({ eventStore }, request.path.id);
-  return jsonResponse(200, { items });
-});
+/** GET /users/{id}/events — one page of the audit trail, oldest first, replayed from the event store. */
+export const handler = httpHandler(
+  httpStackDeps,
+  { route: 'GET /users/{id}/events', schemas: { path: userPath, query: userEventsQuery } },
+  async (request) => {
+    const eventStore = await getEventStore();
+    const page = await getUserHistory({ eventStore }, request.path.id, request.query);
+    return jsonResponse(200, page);
+  },
+);

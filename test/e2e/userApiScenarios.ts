@@ -103,6 +103,45 @@ export const userApiScenarios = (baseUrl: () => string, stores: { readonly event
     });
   });
 
+  describe('time travel (from the event store)', () => {
+    it('answers the user as of an instant or a revision, and pages the history', async () => {
+      const [email, newEmail] = [freshEmail(), freshEmail()];
+      const registered = await api('POST', '/users', { json: { email, displayName: 'Past' } });
+      const id = registered.json['id'] as string;
+      expect((await api('POST', `/users/${id}/email`, { json: { email: newEmail } })).status).toBe(200);
+      expect((await api('POST', `/users/${id}/suspension`, { json: { reason: 'x' } })).status).toBe(200);
+
+      const first = await api('GET', `/users/${id}/events?limit=2`);
+      expect(first.status).toBe(200);
+      const firstItems = first.json['items'] as Array<Record<string, string>>;
+      expect(firstItems.map((item) => item['revision'])).toEqual(['0', '1']);
+      const second = await api('GET', `/users/${id}/events?limit=2&cursor=${encodeURIComponent(first.json['nextCursor'] as string)}`);
+      expect((second.json['items'] as Array<Record<string, string>>).map((item) => item['revision'])).toEqual(['2']);
+      expect(second.json['nextCursor']).toBeNull();
+
+      const atZero = await api('GET', `/users/${id}?atRevision=0`);
+      expect(atZero.status).toBe(200);
+      expect(atZero.headers.get('etag')).toBe('"0"');
+      expect(atZero.json).toEqual({ id, email, displayName: 'Past', status: 'active', emailVerified: false, registeredAt: expect.any(String), revision: '0', asOf: firstItems[0]?.['recordedAt'] });
+
+      const registeredAt = firstItems[0]?.['recordedAt'] ?? '';
+      const asOfRegistration = await api('GET', `/users/${id}?asOf=${encodeURIComponent(registeredAt)}`);
+      expect(asOfRegistration.json).toMatchObject({ revision: '0', email, asOf: registeredAt });
+      const now = await api('GET', `/users/${id}?asOf=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+      expect(now.json).toMatchObject({ revision: '2', email: newEmail, status: 'suspended' });
+
+      const before = await api('GET', `/users/${id}?asOf=${encodeURIComponent(new Date(Date.parse(registeredAt) - 1).toISOString())}`);
+      expect(before.status).toBe(404);
+      expect(errorOf(before).code).toBe('USER_NOT_FOUND');
+      expect((await api('GET', `/users/${id}?atRevision=3`)).status).toBe(404);
+      expect((await api('GET', `/users/${id}?asOf=last-tuesday`)).status).toBe(400);
+      expect((await api('GET', `/users/${id}?atRevision=-1`)).status).toBe(400);
+      expect((await api('GET', `/users/${id}?atRevision=0&asOf=${encodeURIComponent(registeredAt)}`)).status).toBe(400);
+      expect((await api('GET', `/users/${id}/events?limit=1001`)).status).toBe(400);
+      expect((await api('GET', `/users/${id}/events?cursor=bogus`)).status).toBe(400);
+    });
+  });
+
   describe('idempotency', () => {
     it('appends once for the same Idempotency-Key sent twice, answering the same result', async () => {
       const key = `e2e-${randomUUID()}`;

@@ -1,0 +1,78 @@
+import { NotFoundError } from '#domain/errors';
+import { evolveUser, initialUserState, isRegistered, type UserState } from '#domain/userState';
+import { userStreamId } from '#domain/userValues';
+import type { EventStore } from '#ports/eventStore';
+import type { UserView } from '#ports/readModels';
+import { lastEventOf, lastRevisionAtOrBefore } from './streamTime.ts';
+import { decodeStoredUserEvent } from './userStream.ts';
+
+/** A point in a user's past: an instant (by the event store's commit time) or a stream revision. */
+export type PointInTime = { readonly asOf: Date } | { readonly atRevision: bigint };
+
+export interface UserAsOf {
+  readonly user: UserView;
+  /** The instant asked for, or (for a revision) the commit time of the event at that revision. */
+  readonly asOf: Date;
+}
+
+/** Events folded per read: memory stays bounded however long the stream. */
+const FOLD_PAGE_SIZE = 1_000;
+
+interface Folded {
+  readonly state: UserState;
+  readonly revision: bigint;
+  readonly position: bigint;
+  readonly recordedAt: Date;
+}
+
+/** The stream folded from its start up to and including `upTo`; null when the stream does not reach it. */
+const foldUpTo = async (eventStore: EventStore, streamId: string, upTo: bigint): Promise<Folded | null> => {
+  let folded: Folded | null = null;
+  let state = initialUserState();
+  for (let from = 0n; from <= upTo; ) {
+    const remaining = upTo - from + 1n;
+    const page = await eventStore.readStream(streamId, { fromRevision: from, maxCount: remaining < FOLD_PAGE_SIZE ? Number(remaining) : FOLD_PAGE_SIZE });
+    for (const stored of page) {
+      state = evolveUser(state, decodeStoredUserEvent(stored));
+      folded = { state, revision: stored.revision, position: stored.position, recordedAt: stored.recordedAt };
+    }
+    if (page.length === 0) break;
+    from = (page.at(-1)?.revision ?? upTo) + 1n;
+  }
+  return folded !== null && folded.revision === upTo ? folded : null;
+};
+
+const viewOf = (folded: Folded): UserView | null =>
+  isRegistered(folded.state)
+    ? {
+        id: folded.state.userId,
+        email: folded.state.email,
+        displayName: folded.state.displayName,
+        status: folded.state.status,
+        emailVerified: folded.state.emailVerified,
+        registeredAt: folded.state.registeredAt,
+        revision: folded.revision,
+        position: folded.position,
+      }
+    : null;
+
+/**
+ * The user as it was at a point in the past, folded from the event store (never a read model):
+ * the stream up to the last event recorded at or before the instant, or up to the revision.
+ * USER_NOT_FOUND when the user did not exist then; REVISION_NOT_FOUND for a revision the
+ * stream has not reached.
+ */
+export const getUserAsOf = async (deps: { readonly eventStore: EventStore }, userId: string, point: PointInTime): Promise<UserAsOf> => {
+  const streamId = userStreamId(userId);
+  const notFound = () => new NotFoundError('USER_NOT_FOUND', `user ${userId} did not exist then`, { userId });
+  const upTo = 'atRevision' in point ? point.atRevision : await lastRevisionAtOrBefore(deps.eventStore, streamId, point.asOf);
+  if (upTo === null) throw notFound();
+  const folded = await foldUpTo(deps.eventStore, streamId, upTo);
+  if (folded === null) {
+    if ('asOf' in point || (await lastEventOf(deps.eventStore, streamId)) === undefined) throw notFound();
+    throw new NotFoundError('REVISION_NOT_FOUND', `user ${userId} has no revision ${upTo}`, { userId, revision: upTo.toString() });
+  }
+  const user = viewOf(folded);
+  if (user === null) throw notFound();
+  return { user, asOf: 'asOf' in point ? point.asOf : folded.recordedAt };
+};
