@@ -246,6 +246,19 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
         expect(await rm.getAppliedRevision(`user-${user.id}`)).toBe(1n);
       });
 
+      it('applies an event folded from several of one stream only right after the applied revision', async () => {
+        const user = newUser();
+        const folded: ProjectedEvent = { ...created({ ...user, status: 'suspended', emailVerified: true }, 2n, 7n), firstRevision: 0n };
+        expect(await rm.applyBatch([folded], 7n)).toEqual(['applied']);
+        expect(await rm.getUser(user.id)).toMatchObject({ status: 'suspended', emailVerified: true, revision: 2n, position: 7n });
+        expect(await rm.countUsers('suspended')).toBe(1);
+        expect(await rm.getAppliedRevision(`user-${user.id}`)).toBe(2n);
+        const overlapping: ProjectedEvent = { ...patched(user.id, { status: 'active' }, 4n, 9n), firstRevision: 2n };
+        const next: ProjectedEvent = { ...patched(user.id, { displayName: 'Folded' }, 4n, 9n), firstRevision: 3n };
+        expect(await rm.applyBatch([folded, overlapping, next], 9n)).toEqual(['duplicate', 'gap', 'applied']);
+        expect(await rm.getUser(user.id)).toMatchObject({ status: 'suspended', displayName: 'Folded', revision: 4n });
+      });
+
       it('applies events reordered across batches once their predecessors arrive', async () => {
         const user = newUser();
         expect(await rm.applyBatch([created(user, 0n, 1n)], 1n)).toEqual(['applied']);

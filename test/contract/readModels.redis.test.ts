@@ -3,11 +3,13 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { APPLY_BATCH_SCRIPT, encodeBatch } from '#adapters/redis/applyBatchScript';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { readModelKeys } from '#adapters/redis/readModelKeys';
+import { createRedisReadModelRegistry } from '#adapters/redis/redisReadModelRegistry';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
 import { translateRedisError } from '#adapters/redis/redisErrors';
 import { isUnavailableError } from '#domain/errors';
 import { freePort } from '#test/support/ports';
 import { requireRedis, sharedRedisUrl, startPrivateRedis } from '#test/support/redis';
+import { describeReadModelRegistryContract } from './readModelRegistry.contract.ts';
 import { describeReadModelsContract } from './readModels.contract.ts';
 
 // Vitest 4 gives beforeAll no skip(); the test context's skip does the same job per test.
@@ -69,6 +71,26 @@ describeReadModelsContract(
     };
   },
 );
+
+describeReadModelRegistryContract('redis', async () => {
+  shared ??= connectRedis(sharedRedisUrl());
+  const client = await shared;
+  // Its own registry namespace and versions: other runs on the shared server never see them.
+  const namespace = `rm-test:${randomInt(1_000_000_000, 2 ** 47)}:`;
+  const base = uniqueVersion();
+  const versions = [base, base + 1, base + 2] as const;
+  const open = () => createRedisReadModelRegistry({ client, namespace, ownsClient: false });
+  return {
+    registry: open(),
+    versions,
+    deletesInBatches: true,
+    openAnother: open,
+    cleanup: async () => {
+      for (const version of versions) await deleteVersion(client, version);
+      await client.del([`${namespace}versions`, `${namespace}active`]);
+    },
+  };
+});
 
 describe('redis read models, beyond the contract', () => {
   it('fails to connect to a server that is not there with UnavailableError, promptly', async () => {

@@ -96,7 +96,7 @@ export const createMemoryReadModels = (): MemoryReadModels => {
         const outcomes = events.map((event): ApplyOutcome => {
           const current = applied.get(event.streamId);
           if (current !== undefined && event.revision <= current) return 'duplicate';
-          if (event.revision !== (current ?? -1n) + 1n) return 'gap';
+          if ((event.firstRevision ?? event.revision) !== (current ?? -1n) + 1n) return 'gap';
           for (const change of event.changes) applyChange(journal, change, event);
           journal.set(applied, event.streamId, event.revision);
           return 'applied';

@@ -33,3 +33,19 @@ export const readModelKeys = (version: number): ReadModelKeys => {
     checkpoint: `${prefix}checkpoint`,
   };
 };
+
+/**
+ * The version registry, beside (not under) the versions' own prefixes: `rm:versions` is a hash
+ * of version → JSON record, `rm:active` the version queries read. Neither matches `rm:v<N>:*`,
+ * so dropping a version never touches them. `namespace` exists for tests sharing one server.
+ */
+export const registryKeys = (namespace = 'rm:') =>
+  ({
+    versions: `${namespace}versions`,
+    active: `${namespace}active`,
+    /** Held (SET NX PX, renewed) by the one process filling a building version from the log. */
+    buildLease: (version: number): string => `${namespace}build-lease:v${version}`,
+  }) as const;
+
+/** SCAN pattern for every key of one version. */
+export const versionKeyPattern = (version: number): string => `${readModelKeys(version).prefix}*`;

@@ -6,12 +6,21 @@ import { isSqliteError, openSqliteDatabase } from './sqliteDatabase.ts';
 
 export interface SqliteReadModelsOptions {
   readonly path: string;
+  /** Each read-model version has its own tables (sqliteReadModelTables); default 1. */
+  readonly version?: number;
   /** How long a write waits for another process's lock before failing as unavailable. */
   readonly busyTimeoutMs?: number;
 }
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS rm_users (
+/** The tables of one version: version 1 keeps the names it always had, version N uses `rm_v<N>_…`. */
+export const sqliteReadModelTables = (version: number) => {
+  if (!Number.isSafeInteger(version) || version < 1) throw new ValidationError(`read-model version must be a positive whole number, got ${version}`);
+  const prefix = version === 1 ? 'rm_' : `rm_v${version}_`;
+  return { users: `${prefix}users`, emailIndex: `${prefix}email_index`, applied: `${prefix}applied`, checkpoint: `${prefix}checkpoint`, prefix };
+};
+
+const schemaOf = (t: ReturnType<typeof sqliteReadModelTables>): string => `
+  CREATE TABLE IF NOT EXISTS ${t.users} (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL,
     display_name TEXT NOT NULL,
@@ -22,11 +31,11 @@ const SCHEMA = `
     revision INTEGER NOT NULL,
     position INTEGER NOT NULL
   ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS rm_users_by_order ON rm_users (order_key);
-  CREATE INDEX IF NOT EXISTS rm_users_by_status ON rm_users (status, order_key);
-  CREATE TABLE IF NOT EXISTS rm_email_index (email TEXT PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS rm_applied (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS rm_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS ${t.users}_by_order ON ${t.users} (order_key);
+  CREATE INDEX IF NOT EXISTS ${t.users}_by_status ON ${t.users} (status, order_key);
+  CREATE TABLE IF NOT EXISTS ${t.emailIndex} (email TEXT PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ${t.applied} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ${t.checkpoint} (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
 `;
 
 interface UserRow {
@@ -74,39 +83,40 @@ const guarded =
 
 export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadModels => {
   // WAL and a busy timeout: the Lambdas read while the projector writes, from other processes.
+  const t = sqliteReadModelTables(options.version ?? 1);
   const db = openSqliteDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   try {
     db.defaultSafeIntegers(true);
-    db.exec(SCHEMA);
+    db.exec(schemaOf(t));
   } catch (error) {
     db.close();
     throw translate(error);
   }
 
-  const selectUser = db.prepare<[string], UserRow>('SELECT * FROM rm_users WHERE id = ?');
+  const selectUser = db.prepare<[string], UserRow>(`SELECT * FROM ${t.users} WHERE id = ?`);
   const upsertUser = db.prepare<[string, string, string, string, number, string, string, bigint, bigint]>(
-    `INSERT INTO rm_users (id, email, display_name, status, email_verified, registered_at, order_key, revision, position)
+    `INSERT INTO ${t.users} (id, email, display_name, status, email_verified, registered_at, order_key, revision, position)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET email = excluded.email, display_name = excluded.display_name, status = excluded.status,
        email_verified = excluded.email_verified, registered_at = excluded.registered_at, order_key = excluded.order_key,
        revision = excluded.revision, position = excluded.position`,
   );
   const patchUser = db.prepare<[string | null, string | null, string | null, number | null, bigint, bigint, string]>(
-    `UPDATE rm_users SET email = COALESCE(?, email), display_name = COALESCE(?, display_name), status = COALESCE(?, status),
+    `UPDATE ${t.users} SET email = COALESCE(?, email), display_name = COALESCE(?, display_name), status = COALESCE(?, status),
        email_verified = COALESCE(?, email_verified), revision = ?, position = ? WHERE id = ?`,
   );
-  const setEmail = db.prepare<[string, string]>('INSERT INTO rm_email_index (email, user_id) VALUES (?, ?) ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id');
-  const dropEmail = db.prepare<[string, string]>('DELETE FROM rm_email_index WHERE email = ? AND user_id = ?');
-  const selectEmail = db.prepare<[string], string>('SELECT user_id FROM rm_email_index WHERE email = ?').pluck();
-  const selectApplied = db.prepare<[string], bigint>('SELECT revision FROM rm_applied WHERE stream_id = ?').pluck();
-  const setApplied = db.prepare<[string, bigint]>('INSERT INTO rm_applied (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision');
-  const selectCheckpoint = db.prepare<[], bigint>('SELECT position FROM rm_checkpoint WHERE id = 1').pluck();
+  const setEmail = db.prepare<[string, string]>(`INSERT INTO ${t.emailIndex} (email, user_id) VALUES (?, ?) ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id`);
+  const dropEmail = db.prepare<[string, string]>(`DELETE FROM ${t.emailIndex} WHERE email = ? AND user_id = ?`);
+  const selectEmail = db.prepare<[string], string>(`SELECT user_id FROM ${t.emailIndex} WHERE email = ?`).pluck();
+  const selectApplied = db.prepare<[string], bigint>(`SELECT revision FROM ${t.applied} WHERE stream_id = ?`).pluck();
+  const setApplied = db.prepare<[string, bigint]>(`INSERT INTO ${t.applied} (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision`);
+  const selectCheckpoint = db.prepare<[], bigint>(`SELECT position FROM ${t.checkpoint} WHERE id = 1`).pluck();
   const raiseCheckpoint = db.prepare<[bigint]>(
-    'INSERT INTO rm_checkpoint (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)',
+    `INSERT INTO ${t.checkpoint} (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)`,
   );
-  const countByStatus = db.prepare<[string], bigint>('SELECT COUNT(*) FROM rm_users WHERE status = ?').pluck();
-  const pageAll = db.prepare<[string, number], UserRow>('SELECT * FROM rm_users WHERE order_key > ? ORDER BY order_key LIMIT ?');
-  const pageByStatus = db.prepare<[string, string, number], UserRow>('SELECT * FROM rm_users WHERE status = ? AND order_key > ? ORDER BY order_key LIMIT ?');
+  const countByStatus = db.prepare<[string], bigint>(`SELECT COUNT(*) FROM ${t.users} WHERE status = ?`).pluck();
+  const pageAll = db.prepare<[string, number], UserRow>(`SELECT * FROM ${t.users} WHERE order_key > ? ORDER BY order_key LIMIT ?`);
+  const pageByStatus = db.prepare<[string, string, number], UserRow>(`SELECT * FROM ${t.users} WHERE status = ? AND order_key > ? ORDER BY order_key LIMIT ?`);
 
   const applyChange = (change: ReadModelChange, event: ProjectedEvent): void => {
     switch (change.type) {
@@ -143,7 +153,7 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
       const outcomes = events.map((event): ApplyOutcome => {
         const current = selectApplied.get(event.streamId);
         if (current !== undefined && event.revision <= current) return 'duplicate';
-        if (event.revision !== (current ?? -1n) + 1n) return 'gap';
+        if ((event.firstRevision ?? event.revision) !== (current ?? -1n) + 1n) return 'gap';
         for (const change of event.changes) applyChange(change, event);
         setApplied.run(event.streamId, event.revision);
         return 'applied';
