@@ -42,6 +42,10 @@ const foldUpTo = async (eventStore: EventStore, streamId: string, upTo: bigint):
   return folded !== null && folded.revision === upTo ? folded : null;
 };
 
+/** The read models' picture of a folded user (null while unregistered). */
+export const viewOfState = (state: UserState, revision: bigint, position: bigint): UserView | null =>
+  viewOf({ state, revision, position, recordedAt: new Date(0) });
+
 const viewOf = (folded: Folded): UserView | null =>
   isRegistered(folded.state)
     ? {

@@ -1,0 +1,101 @@
+import type { EventStore, StoredEvent } from '#ports/eventStore';
+import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
+import { foldProjectedEvents } from './foldProjectedEvents.ts';
+import { projectStoredEvent } from './userProjection.ts';
+
+export const USER_STREAM_PREFIXES = ['user-'] as const;
+
+export interface CatchUpDeps {
+  readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition'>;
+  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint'>;
+  readonly project?: (event: StoredEvent) => ProjectedEvent;
+}
+
+export interface CatchUpProgress {
+  /** The version's checkpoint now (the last position read and written). */
+  readonly position: bigint | null;
+  /** Where this catch-up stops: the head of the log when it started, or `until`. */
+  readonly target: bigint | null;
+  readonly events: number;
+  /** Events a projection threw on (skipped here; the live projector parks them). */
+  readonly poisoned: number;
+  /** Writes the read model held back as gaps (a stream whose earlier event was skipped). */
+  readonly held: number;
+}
+
+export interface CatchUpOptions {
+  /** Events per read of the log (default 5,000). */
+  readonly pageSize?: number;
+  /** Stop once this position is written; default: the head of the log when the catch-up starts. */
+  readonly until?: bigint;
+  readonly onProgress?: (progress: CatchUpProgress) => void;
+  readonly onPoison?: (event: StoredEvent, error: unknown) => void;
+  /** Checked between pages: an aborted catch-up stops after the page in hand (its checkpoint is written). */
+  readonly signal?: AbortSignal;
+}
+
+const DEFAULT_PAGE_SIZE = 5_000;
+
+/**
+ * One page, folded per stream, in one atomic write. A fold the read model refuses as a gap
+ * either overlaps what another writer of this version applied meanwhile (two catch-ups of one
+ * version, say a rebuild and a migrating projector) or follows a skipped poison event: its
+ * stream's events go again one by one, so the overlap applies as duplicates plus the rest.
+ * Answers how many events stayed held back.
+ */
+const applyFolded = async (readModels: ReadModelWriter, projected: readonly ProjectedEvent[], checkpoint: bigint): Promise<number> => {
+  const folded = foldProjectedEvents(projected);
+  // The checkpoint goes with the last write of the page, so it never claims a refused stream.
+  const outcomes = await readModels.applyBatch(folded, null);
+  const refused = new Set(folded.filter((_, index) => outcomes[index] === 'gap').map((event) => event.streamId));
+  const retried = await readModels.applyBatch(
+    projected.filter((event) => refused.has(event.streamId)),
+    checkpoint,
+  );
+  return retried.filter((outcome) => outcome === 'gap').length;
+};
+
+/**
+ * Fills one read-model version from the log with large catch-up reads (never the persistent
+ * subscription): page by page from the version's own checkpoint, project, fold each stream's
+ * consecutive events into one write, and apply the page as one atomic batch carrying the
+ * checkpoint. Resumable by construction: a rerun starts after the checkpoint the last page
+ * wrote, and a page written twice is recognised as duplicates. The next page is read while the
+ * current one is written.
+ */
+export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOptions = {}): Promise<CatchUpProgress> => {
+  const project = deps.project ?? projectStoredEvent;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const target = options.until ?? (await deps.eventStore.headPosition());
+  let position = await deps.readModels.getCheckpoint();
+  const progress = { events: 0, poisoned: 0, held: 0 };
+  const report = (): CatchUpProgress => ({ position, target, ...progress });
+  if (target === null || (position !== null && position >= target)) return report();
+
+  const read = (from: bigint) => deps.eventStore.readAll({ fromPosition: from, maxCount: pageSize, streamPrefixes: USER_STREAM_PREFIXES });
+  let page = await read((position ?? 0n) + 1n);
+  while (page.length > 0 && !(options.signal?.aborted ?? false)) {
+    const last = page.at(-1)?.position ?? 0n;
+    const next = last < target ? read(last + 1n) : Promise.resolve([]);
+    // A rejected read-ahead must not go unhandled while this page is written.
+    next.catch(() => undefined);
+    const projected: ProjectedEvent[] = [];
+    for (const event of page) {
+      if (event.position > target) break;
+      progress.events++;
+      try {
+        projected.push(project(event));
+      } catch (error) {
+        progress.poisoned++;
+        options.onPoison?.(event, error);
+      }
+    }
+    const checkpoint = last > target ? target : last;
+    progress.held += await applyFolded(deps.readModels, projected, checkpoint);
+    position = checkpoint;
+    options.onProgress?.(report());
+    if (checkpoint >= target) break;
+    page = await next;
+  }
+  return report();
+};
