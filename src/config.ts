@@ -32,6 +32,17 @@ export interface ProjectorConfig {
   readonly subscription: PersistentGroupSettings;
   /** SQLite source: how often to look for new events when caught up. */
   readonly pollIntervalMs: number;
+  /** Blue/green read models (README § Read-model versions). */
+  readonly versions: ReadModelVersionsConfig;
+}
+
+export interface ReadModelVersionsConfig {
+  /** A projector whose READ_MODEL_VERSION is new builds it and, once caught up, activates it. */
+  readonly autoActivate: boolean;
+  /** Activation waits until the version lags the log by at most this many events. */
+  readonly activationMaxLag: number;
+  /** How often a projector looks at the registry: versions to keep current, whether to activate. */
+  readonly checkIntervalMs: number;
 }
 
 export interface HttpConfig {
@@ -77,6 +88,14 @@ const readInt = (env: Env, name: string, fallback: number, min: number, max = Nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+};
+
+const readBoolean = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = readString(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
 };
 
 const readUrl = (env: Env, name: string, protocols: readonly string[]): string | undefined => {
@@ -141,6 +160,11 @@ export const loadConfig = (env: Env = process.env): Config => {
         messageTimeoutMs: readInt(env, 'PROJECTOR_SUBSCRIPTION_MESSAGE_TIMEOUT_MS', 30_000, 1000, 3_600_000),
       },
       pollIntervalMs: readInt(env, 'PROJECTOR_POLL_INTERVAL_MS', 100, 1, 60_000),
+      versions: {
+        autoActivate: readBoolean(env, 'PROJECTOR_AUTO_ACTIVATE', true),
+        activationMaxLag: readInt(env, 'PROJECTOR_ACTIVATION_MAX_LAG', 100, 0, 1_000_000),
+        checkIntervalMs: readInt(env, 'PROJECTOR_VERSION_CHECK_INTERVAL_MS', 1_000, 10, 600_000),
+      },
     },
     http: {
       consistencyWaitMs: readInt(env, 'CONSISTENCY_WAIT_MS', 2_000, 0, 29_000),

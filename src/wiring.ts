@@ -1,9 +1,10 @@
+import { createActiveReadModelReader, type ActiveReadModelReader } from '#application/activeReadModels';
 import type { CommandDeps } from '#application/handleUserCommand';
 import type { QueryDeps } from '#application/userQueries';
 import { loadConfig, type Config } from '#config';
 import { createJsonLogger, type Logger } from '#logging/jsonLogger';
 import type { EventStore } from '#ports/eventStore';
-import type { ReadModels } from '#ports/readModels';
+import type { ReadModelRegistry } from '#ports/readModels';
 
 /**
  * The composition root of the Lambdas: configuration → adapters, once per container. Config
@@ -27,10 +28,10 @@ const buildEventStore = async (settings: Config['eventStore']): Promise<EventSto
   return createSqliteEventStore({ path: settings.path });
 };
 
-const buildReadModels = async (settings: Config['readModels'], version: number): Promise<ReadModels> => {
+const buildReadModelRegistry = async (settings: Config['readModels']): Promise<ReadModelRegistry> => {
   if (settings.kind === 'redis') {
     const { connectRedis } = await import('#adapters/redis/connectRedis');
-    const { createRedisReadModels } = await import('#adapters/redis/redisReadModels');
+    const { createRedisReadModelRegistry } = await import('#adapters/redis/redisReadModelRegistry');
     // Short socket timeout with a faster ping: a connection that died while the container was
     // frozen is noticed within ~2 s of thaw, and the query's bounded retry runs on a fresh one.
     const client = await connectRedis(settings.url, {
@@ -38,10 +39,10 @@ const buildReadModels = async (settings: Config['readModels'], version: number):
       pingIntervalMs: 1_000,
       onError: (error) => logger.warn('redis connection error', { error }),
     });
-    return createRedisReadModels({ client, version });
+    return createRedisReadModelRegistry({ client });
   }
-  const { createSqliteReadModels } = await import('#adapters/sqlite/sqliteReadModels');
-  return createSqliteReadModels({ path: settings.path });
+  const { createSqliteReadModelRegistry } = await import('#adapters/sqlite/sqliteReadModelRegistry');
+  return createSqliteReadModelRegistry({ path: settings.path });
 };
 
 /** One build per container, started by the first caller; a failed build is not kept, so the next request tries again. */
@@ -60,7 +61,11 @@ const once = <T>(build: () => Promise<T>): (() => Promise<T>) => {
 // store. The /* @__PURE__ */ marks let the bundler drop the getters a handler does not import, and
 // with them the clients they load: a query bundle carries no gRPC client, a command bundle no Redis.
 export const getEventStore = /* @__PURE__ */ once(() => buildEventStore(config.eventStore));
-export const getReadModels = /* @__PURE__ */ once(() => buildReadModels(config.readModels, config.readModelVersion));
+export const getReadModelRegistry = /* @__PURE__ */ once(() => buildReadModelRegistry(config.readModels));
+/** The active read-model version, resolved through the registry (READ_MODEL_VERSION until one is activated). */
+export const getReadModels = /* @__PURE__ */ once(
+  async (): Promise<ActiveReadModelReader> => createActiveReadModelReader(await getReadModelRegistry(), { fallbackVersion: config.readModelVersion }),
+);
 
 export const getCommandDeps = /* @__PURE__ */ once(
   async (): Promise<CommandDeps> => ({

@@ -2,6 +2,8 @@ import type { Config } from '#config';
 import type { Logger } from '#logging/jsonLogger';
 import type { ReadModels } from '#ports/readModels';
 import { createProjector, type Projector } from './createProjector.ts';
+import { createProjectorMetrics } from './projectorMetrics.ts';
+import { prepareReadModelVersion, startReadModelVersionKeeper } from './readModelVersionKeeper.ts';
 import { openProjectorAdapters, type ProjectorAdapters } from './projectorAdapters.ts';
 
 export interface ComposeOptions {
@@ -13,6 +15,7 @@ export interface ComposeOptions {
 /** Configuration → adapters → projector: the projector process's composition, also used by tests. */
 export const composeProjector = async (config: Config, logger: Logger, options: ComposeOptions = {}): Promise<{ projector: Projector; adapters: ProjectorAdapters }> => {
   const adapters = await openProjectorAdapters(config, logger);
+  const metrics = createProjectorMetrics();
   const projector = createProjector({
     source: adapters.source,
     readModels: options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels,
@@ -23,6 +26,19 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
       ...(options.healthHost === undefined ? {} : { healthHost: options.healthHost }),
     },
     logger,
+    versions: {
+      prepare: (signal) => prepareReadModelVersion({ registry: adapters.registry, eventStore: adapters.eventStore, version: config.readModelVersion, logger }, signal),
+      startKeeper: () =>
+        startReadModelVersionKeeper({
+          registry: adapters.registry,
+          eventStore: adapters.eventStore,
+          version: config.readModelVersion,
+          logger,
+          settings: config.projector.versions,
+          metricsRegistry: metrics.registry,
+        }),
+    },
+    metrics,
   });
   return { projector, adapters };
 };

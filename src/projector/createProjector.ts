@@ -25,6 +25,14 @@ export interface ProjectorDeps {
   readonly metrics?: ProjectorMetrics;
   readonly project?: (event: StoredEvent) => ProjectedEvent;
   readonly isTransient?: (error: unknown) => boolean;
+  /** Blue/green read models (readModelVersionKeeper.ts): run before subscribing, and beside the runtime. */
+  readonly versions?: ProjectorVersions;
+}
+
+export interface ProjectorVersions {
+  /** Registers (and, when new, builds) this projector's version; retried until it succeeds or the projector stops. */
+  prepare(signal: AbortSignal): Promise<void>;
+  startKeeper(): { stop(): Promise<void> };
 }
 
 export interface Projector {
@@ -60,6 +68,30 @@ export const createProjector = (deps: ProjectorDeps): Projector => {
   });
   let health: HealthServer | null = null;
   let lag: LagSampler | null = null;
+  // While the version is being built the process is healthy though not subscribed yet: a
+  // container check must not kill a task that is minutes into building a new read model.
+  let preparing = deps.versions !== undefined;
+  const stopping = new AbortController();
+  let keeper: { stop(): Promise<void> } | null = null;
+  let started: Promise<void> = Promise.resolve();
+
+  const prepareThenRun = async (versions: ProjectorVersions): Promise<void> => {
+    for (let attempt = 1; !stopping.signal.aborted; attempt++) {
+      try {
+        await versions.prepare(stopping.signal);
+        break;
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        const delayMs = Math.min(settings.retry.maxDelayMs, settings.retry.baseDelayMs * 2 ** Math.min(attempt, 10));
+        logger.error('could not prepare the read-model version; trying again', { error: error instanceof Error ? error.message : String(error), delayMs });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+    if (stopping.signal.aborted) return;
+    preparing = false;
+    keeper = versions.startKeeper();
+    runtime.start();
+  };
 
   return {
     metrics,
@@ -71,17 +103,21 @@ export const createProjector = (deps: ProjectorDeps): Projector => {
           registry: metrics.registry,
           isHealthy: () => {
             const status = runtime.status();
-            return status.subscribed && status.readModelsReachable;
+            return preparing || (status.subscribed && status.readModelsReachable);
           },
-          details: () => ({ ...runtime.status(), checkpoint: runtime.checkpoint()?.toString() ?? null }),
+          details: () => ({ ...runtime.status(), preparing, checkpoint: runtime.checkpoint()?.toString() ?? null }),
         });
       }
       if (deps.eventStore !== undefined) lag = startLagSampler(deps.eventStore, runtime.checkpoint, metrics, logger, settings.lagSampleIntervalMs ?? 1000);
-      runtime.start();
+      if (deps.versions === undefined) runtime.start();
+      else started = prepareThenRun(deps.versions);
       return { healthPort: health?.port ?? null };
     },
     async stop() {
+      stopping.abort();
       lag?.stop();
+      await started;
+      await keeper?.stop();
       await runtime.stop();
       await health?.close();
     },
