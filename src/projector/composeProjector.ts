@@ -4,6 +4,7 @@ import type { ReadModels } from '#ports/readModels';
 import { createProjector, type Projector } from './createProjector.ts';
 import { createProjectorMetrics } from './projectorMetrics.ts';
 import { prepareReadModelVersion, startReadModelVersionKeeper } from './readModelVersionKeeper.ts';
+import { createSupersedableWriter } from './supersedableWriter.ts';
 import { openProjectorAdapters, type ProjectorAdapters } from './projectorAdapters.ts';
 
 export interface ComposeOptions {
@@ -16,9 +17,14 @@ export interface ComposeOptions {
 export const composeProjector = async (config: Config, logger: Logger, options: ComposeOptions = {}): Promise<{ projector: Projector; adapters: ProjectorAdapters }> => {
   const adapters = await openProjectorAdapters(config, logger);
   const metrics = createProjectorMetrics();
+  const writer = createSupersedableWriter(options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels);
+  const supersede = (superseded: boolean): void => {
+    if (superseded !== writer.isSuperseded()) logger.info(superseded ? 'own read-model version superseded: acknowledging without writing' : 'own read-model version written again', { version: config.readModelVersion });
+    writer.setSuperseded(superseded);
+  };
   const projector = createProjector({
     source: adapters.source,
-    readModels: options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels,
+    readModels: writer,
     eventStore: adapters.eventStore,
     settings: {
       ...config.projector,
@@ -27,7 +33,8 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
     },
     logger,
     versions: {
-      prepare: (signal) => prepareReadModelVersion({ registry: adapters.registry, eventStore: adapters.eventStore, version: config.readModelVersion, logger }, signal),
+      prepare: async (signal) =>
+        supersede((await prepareReadModelVersion({ registry: adapters.registry, eventStore: adapters.eventStore, version: config.readModelVersion, logger }, signal)) === 'superseded'),
       startKeeper: () =>
         startReadModelVersionKeeper({
           registry: adapters.registry,
@@ -36,6 +43,7 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
           logger,
           settings: config.projector.versions,
           metricsRegistry: metrics.registry,
+          onSuperseded: supersede,
         }),
     },
     metrics,

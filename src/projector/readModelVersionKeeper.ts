@@ -31,13 +31,33 @@ export interface VersionKeeperDeps {
   readonly settings: { readonly autoActivate: boolean; readonly activationMaxLag: number; readonly checkIntervalMs: number };
   /** The projector's Prometheus registry: the keeper adds its gauges there. */
   readonly metricsRegistry?: Registry;
+  /** Told on every check whether this process's own version is superseded (retired, or replaced while dropped). */
+  readonly onSuperseded?: (superseded: boolean) => void;
 }
 
 /** The persistent-subscription group of a version: version 1 keeps the configured name, so existing deployments keep their group. */
 export const subscriptionGroupFor = (baseGroup: string, version: number): string => (version === 1 ? baseGroup : `${baseGroup}-v${version}`);
 
-export const prepareReadModelVersion = async (deps: Omit<VersionKeeperDeps, 'settings' | 'metricsRegistry'>, signal?: AbortSignal): Promise<void> => {
+/** What a projector's subscription does with its own version once prepared. */
+export type OwnVersionRole = 'write' | 'superseded';
+
+/**
+ * Whether `version` is superseded: retired, or never registered (or dropped) while a newer
+ * version of the same projection is active (`read-models rebuild` + `activate` with this code).
+ */
+export const isSuperseded = async (registry: ReadModelRegistry, version: number): Promise<boolean> => {
+  const [record, active] = await Promise.all([registry.getVersion(version), registry.getActiveVersion()]);
+  if (record?.state === 'retired') return true;
+  if (record !== null || active === null || active <= version) return false;
+  return (await registry.getVersion(active))?.projection === version;
+};
+
+export const prepareReadModelVersion = async (deps: Omit<VersionKeeperDeps, 'settings' | 'metricsRegistry'>, signal?: AbortSignal): Promise<OwnVersionRole> => {
   const { registry, version, logger } = deps;
+  if (await isSuperseded(registry, version)) {
+    logger.warn('this read-model version is retired or superseded: the subscription acknowledges without writing, live versions of this projection are kept current from the log', { version, active: await registry.getActiveVersion() });
+    return 'superseded';
+  }
   const { record, created } = await registry.registerVersion(version, version);
   if (record.projection !== version) throw new Error(`read-model version ${version} was built by projection ${record.projection}; this projector runs projection ${version}`);
   if (created) logger.info('read-model version registered', { version });
@@ -47,13 +67,9 @@ export const prepareReadModelVersion = async (deps: Omit<VersionKeeperDeps, 'set
       if (!(isChronicleError(error) && error.code === 'ACTIVE_VERSION_CHANGED')) throw error;
     });
     logger.info('read-model version activated: none was active', { version });
-    return;
+    return 'write';
   }
-  if (record.state === 'retired') {
-    logger.warn('this read-model version is retired: it is written, but queries read another one', { version, active });
-    return;
-  }
-  if (active === version || record.state !== 'building') return;
+  if (active === version || record.state !== 'building') return 'write';
   logger.info('building read-model version from the log', { version, active });
   const started = Date.now();
   let lastLog = started;
@@ -69,9 +85,10 @@ export const prepareReadModelVersion = async (deps: Omit<VersionKeeperDeps, 'set
       ...(signal === undefined ? {} : { signal }),
     },
   );
-  if (signal?.aborted === true) return;
+  if (signal?.aborted === true) return 'write';
   await registry.setVersionState(version, 'live');
   logger.info('read-model version built', { version, events: progress.events, held: progress.held, seconds: (Date.now() - started) / 1000 });
+  return 'write';
 };
 
 export interface VersionKeeper {
@@ -116,6 +133,7 @@ export const startReadModelVersionKeeper = (deps: VersionKeeperDeps): VersionKee
 
   const tick = async (): Promise<void> => {
     try {
+      deps.onSuperseded?.(await isSuperseded(registry, version));
       await maybeActivate();
       await followLiveVersions();
     } catch (error) {

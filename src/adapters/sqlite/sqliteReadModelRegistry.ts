@@ -93,8 +93,6 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
       assertVersion(version);
       const batchSize = dropOptions.batchSize ?? 1_000;
       if (run(() => selectActive.get()) === version) throw versionActive(version);
-      await opened.get(version)?.close();
-      opened.delete(version);
       const tables = sqliteReadModelTables(version);
       let deleted = 0;
       for (const table of [tables.users, tables.emailIndex, tables.applied, tables.checkpoint]) {
@@ -103,13 +101,14 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
         // WITHOUT ROWID tables have no rowid: page by their primary key instead.
         const key = table === tables.users ? 'id' : table === tables.emailIndex ? 'email' : table === tables.applied ? 'stream_id' : 'id';
         const deleteBatch = table === tables.checkpoint ? tableRows(table) : db.prepare<[number]>(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} LIMIT ?)`);
-        // Short transactions: the projector and the Lambdas keep writing and reading other versions meanwhile.
+        // Short transactions: the projector and the Lambdas keep writing and reading other versions
+        // meanwhile. The empty tables stay: a process still holding statements on them (a projector
+        // of the retired version) reads an empty version instead of failing.
         for (let changes = batchSize; changes === batchSize; ) {
           changes = run(() => deleteBatch.run(batchSize).changes);
           deleted += changes;
           dropOptions.onProgress?.(deleted);
         }
-        run(() => db.exec(`DROP TABLE IF EXISTS ${table}`));
       }
       run(() => deleteRecord.run(version));
       return deleted;
