@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { fold } from '#domain/decider';
 import {
   EMAIL_RESERVATION_SCHEMA_VERSION,
@@ -15,9 +15,19 @@ import { eventMetadata, type CommandOptions } from './commandOptions.ts';
 import { reservationEventId } from './eventIds.ts';
 import { loadUserStream } from './userStream.ts';
 
-/** The address appears only hashed: the stream name must not reveal it. Pass a normalised address. */
-export const emailReservationStreamId = (normalizedEmail: string): string =>
-  `${EMAIL_RESERVATION_STREAM_PREFIX}${createHash('sha256').update(normalizedEmail).digest('hex')}`;
+/** Names the reservation stream of a normalised address. */
+export type ReservationStreamNaming = (normalizedEmail: string) => string;
+
+/**
+ * The address appears only as a keyed hash (HMAC-SHA256 under a server secret): a bare hash of
+ * an email is reversed by hashing a list of addresses, so the stream name must not be one. The
+ * key is fixed for the life of the data: another key names other streams, and uniqueness would
+ * no longer see the addresses reserved under the first.
+ */
+export const createReservationStreamNaming =
+  (key: string): ReservationStreamNaming =>
+  (normalizedEmail) =>
+    `${EMAIL_RESERVATION_STREAM_PREFIX}${createHmac('sha256', key).update(normalizedEmail).digest('hex')}`;
 
 const decodeReservationEvent = (stored: StoredEvent): EmailReservationEvent => {
   const userId = stored.data['userId'];
@@ -44,6 +54,7 @@ const loadReservation = async (eventStore: EventStore, streamId: string): Promis
 
 export interface ReservationDeps {
   readonly eventStore: EventStore;
+  readonly reservationStreamOf: ReservationStreamNaming;
   /** Bound on attempts when another writer touched the reservation stream between read and append. */
   readonly maxAttempts: number;
 }
@@ -62,7 +73,7 @@ const runReservationCommand = async (
   purpose: ReservationPurpose,
   options: CommandOptions,
 ): Promise<boolean> => {
-  const streamId = emailReservationStreamId(email);
+  const streamId = deps.reservationStreamOf(email);
   for (let attempt = 1; ; attempt++) {
     const reservation = await loadReservation(deps.eventStore, streamId);
     const command = await commandFor(reservation.state);
@@ -130,5 +141,5 @@ export const releaseEmail = (
 ): Promise<boolean> => runReservationCommand(deps, email, async () => ({ type: 'ReleaseEmail', data: { userId }, metadata: { now } }), purpose, options);
 
 /** Who holds `email` now (null: free). For tests and diagnostics; commands never decide on it outside the decider. */
-export const emailHolder = async (eventStore: EventStore, email: string): Promise<string | null> =>
-  (await loadReservation(eventStore, emailReservationStreamId(email))).state.holder;
+export const emailHolder = async (deps: Pick<ReservationDeps, 'eventStore' | 'reservationStreamOf'>, email: string): Promise<string | null> =>
+  (await loadReservation(deps.eventStore, deps.reservationStreamOf(email))).state.holder;
