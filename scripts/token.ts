@@ -14,9 +14,8 @@ const fail = (message: string): never => {
   process.exit(2);
 };
 
-let values: ReturnType<typeof parseOptions>['values'];
-function parseOptions() {
-  return parseArgs({
+const parseOptions = () =>
+  parseArgs({
     options: {
       sub: { type: 'string' },
       admin: { type: 'boolean', default: false },
@@ -29,12 +28,15 @@ function parseOptions() {
     strict: true,
     allowPositionals: false,
   });
-}
-try {
-  ({ values } = parseOptions());
-} catch (error) {
-  fail((error as Error).message);
-}
+
+const parsed = (() => {
+  try {
+    return parseOptions();
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+})();
+const { values } = parsed;
 if (values.help) {
   console.log(usage);
   process.exit(0);
