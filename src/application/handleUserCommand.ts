@@ -7,7 +7,7 @@ import { isRegistered, type UserState } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore, NewEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions, type CommandResult } from './commandOptions.ts';
-import { releaseEmail, reserveEmail, type ReservationStreamNaming } from './emailReservations.ts';
+import { releaseOwnReservation, releasePreviousEmail, reserveEmail, type ReservationStreamNaming } from './emailReservations.ts';
 import { commandEventId } from './eventIds.ts';
 import { retryWithBackoff } from './retryWithBackoff.ts';
 import { expectedRevisionOf, loadUserStream, type LoadedUserStream } from './userStream.ts';
@@ -142,7 +142,7 @@ const appendWithReservations = async (
     throw error;
   }
   const previous = emails.releaseAfter;
-  if (previous !== null) await cleanUp(deps, userId, options, 'release-previous', () => releaseEmail(deps, previous, userId, now, options, 'release-previous'));
+  if (previous !== null) await cleanUp(deps, userId, options, 'release-previous', () => releasePreviousEmail(deps, previous, userId, now, options));
   return result;
 };
 
@@ -163,15 +163,15 @@ const appendUserEvents = async (
 };
 
 /**
- * The user's append failed after this command reserved the address: give it back. Unless the
+ * The user's append failed after this command claimed the address: give it back, unless the
  * user's stream meanwhile holds that very address (another command of the same user won the
- * race and relies on the reservation) — then releasing would leave an owner unprotected.
+ * race), or another command of the user has claimed it since (it relies on the reservation).
  */
 const compensateReservation = async (deps: CommandDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<void> =>
   cleanUp(deps, userId, options, 'compensating-release', async () => {
     const latest = await loadUserStream(deps.eventStore, userId);
     if (isRegistered(latest.state) && latest.state.email === email) return;
-    await releaseEmail(deps, email, userId, now, options);
+    await releaseOwnReservation(deps, email, userId, now, options);
   });
 
 const cleanUp = async (deps: CommandDeps, userId: string, options: CommandOptions, step: string, run: () => Promise<unknown>): Promise<void> => {

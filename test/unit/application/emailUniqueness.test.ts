@@ -96,6 +96,53 @@ describe('email uniqueness', () => {
     });
   });
 
+  describe('when two commands of one user want the same address and the first one fails', () => {
+    it('keeps the address claimed for the one that succeeds, so no second user can take it', async () => {
+      const inner = createMemoryEventStore();
+      const [userId, otherUser] = [randomUUID(), randomUUID()];
+      const [first, wanted] = [freshEmail(), freshEmail()];
+      // Appends to the user's stream by a gated command wait until the test opens its gate.
+      const gates = new Map<string, { open: () => void; opened: Promise<void>; reached: Promise<void>; arrive: () => void }>();
+      const gate = (commandId: string) => {
+        let open = (): void => undefined;
+        let arrive = (): void => undefined;
+        const entry = { opened: new Promise<void>((resolve) => (open = resolve)), reached: new Promise<void>((resolve) => (arrive = resolve)), open: () => open(), arrive: () => arrive() };
+        gates.set(commandId, entry);
+        return entry;
+      };
+      const store = interceptAppends(inner, isUserStream, async () => undefined);
+      const gated: typeof store = {
+        ...store,
+        appendToStream: async (streamId, events, options) => {
+          const held = streamId === userStreamId(userId) ? gates.get(String(events[0]?.metadata.commandId)) : undefined;
+          if (held !== undefined) {
+            held.arrive();
+            await held.opened;
+          }
+          return inner.appendToStream(streamId, events, options);
+        },
+      };
+      const deps = depsOf(gated);
+      // X registers the user with `wanted` and stalls before its append; W registers the user
+      // with another address; Y changes the address to `wanted` and stalls too.
+      const x = gate('x');
+      const registration = handleUserCommand(deps, register(userId, wanted), freshOptions({ commandId: 'x' })).catch((error: unknown) => error);
+      await x.reached;
+      await handleUserCommand(deps, register(userId, first), freshOptions({ commandId: 'w' }));
+      const y = gate('y');
+      const change = handleUserCommand(deps, changeEmail(userId, wanted), freshOptions({ commandId: 'y' }));
+      await y.reached;
+      // X fails (the user exists now) and compensates; Y then writes the address into the stream.
+      x.open();
+      expect(codeOf({ status: 'rejected', reason: await registration })).toBe('USER_ALREADY_REGISTERED');
+      y.open();
+      await change;
+      expect(await emailHolder({ eventStore: inner, reservationStreamOf }, wanted)).toBe(userId);
+      const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(inner), register(otherUser, wanted), freshOptions())]);
+      expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('EMAIL_TAKEN');
+    });
+  });
+
   describe("when the user's own append fails after the reservation", () => {
     it('releases the reservation again (compensation)', async () => {
       const inner = createMemoryEventStore();
