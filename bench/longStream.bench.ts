@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createEventStoreDBClient, createEventStoreDBEventStore } from '#adapters/eventstoredb/index';
 import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
+import { createReservationStreamNaming } from '#application/emailReservations';
 import { getUserAsOf } from '#application/getUserAsOf';
 import { getUserHistory } from '#application/getUserHistory';
 import { handleUserCommand } from '#application/handleUserCommand';
@@ -70,7 +71,7 @@ const seedLongStream = async (eventStore: EventStore, count: number): Promise<{ 
 
 const measure = async (eventStore: EventStore, count: number) => {
   const { userId, middle } = await seedLongStream(eventStore, count);
-  const deps = { eventStore, maxAttempts: 3 };
+  const deps = { eventStore, reservationStreamOf: createReservationStreamNaming('bench-email-reservation-key-0123456789'), maxAttempts: 3 };
   // Alternate so every command decides and appends one event (the stream ends suspended or active by parity).
   const suspendedAtEnd = (count - 1) % 2 === 1;
   const command = (i: number) =>

@@ -9,17 +9,21 @@ import { staleHeader, userViewBody } from '#http/userViewBody';
 import { getEventStore, getQueryDeps, httpStackDeps } from '#wiring';
 
 /**
- * GET /users/{id} — honours X-Consistency-Token or ?consistentWith= (read-your-writes, bounded).
+ * GET /users/{id} — the owner or an admin; honours X-Consistency-Token or ?consistentWith= (read-your-writes, bounded).
  * With ?asOf= or ?atRevision= it answers the user as it was then, folded from the event store.
  */
-export const handler = httpHandler(httpStackDeps, { route: 'GET /users/{id}', schemas: { path: userPath, query: getUserQuery } }, async (request) => {
-  const { asOf, atRevision } = request.query;
-  if (asOf !== undefined || atRevision !== undefined) {
-    const point = asOf === undefined ? { atRevision: atRevision ?? 0n } : { asOf };
-    const past = await getUserAsOf({ eventStore: await getEventStore() }, request.path.id, point);
-    return jsonResponse(200, { ...userViewBody(past.user), asOf: past.asOf.toISOString() }, { etag: formatEtag(past.user.revision) });
-  }
-  const consistentWith = consistencyTokenOf(request);
-  const { user, stale } = await getUser(await getQueryDeps(), request.path.id, { consistentWith });
-  return jsonResponse(200, userViewBody(user), { etag: formatEtag(user.revision), ...staleHeader(stale) });
-});
+export const handler = httpHandler(
+  httpStackDeps,
+  { route: 'GET /users/{id}', access: 'owner-or-admin', schemas: { path: userPath, query: getUserQuery } },
+  async (request) => {
+    const { asOf, atRevision } = request.query;
+    if (asOf !== undefined || atRevision !== undefined) {
+      const point = asOf === undefined ? { atRevision: atRevision ?? 0n } : { asOf };
+      const past = await getUserAsOf({ eventStore: await getEventStore() }, request.path.id, point);
+      return jsonResponse(200, { ...userViewBody(past.user), asOf: past.asOf.toISOString() }, { etag: formatEtag(past.user.revision) });
+    }
+    const consistentWith = consistencyTokenOf(request.consistencyTokens, request);
+    const { user, stale } = await getUser(await getQueryDeps(), request.path.id, { consistentWith });
+    return jsonResponse(200, userViewBody(user), { etag: formatEtag(user.revision), ...staleHeader(stale) });
+  },
+);

@@ -4,10 +4,10 @@ import { jsonResponse } from '#http/jsonResponse';
 import { userEventsQuery, userPath } from '#http/userSchemas';
 import { getEventStore, httpStackDeps } from '#wiring';
 
-/** GET /users/{id}/events — one page of the audit trail, oldest first, replayed from the event store. */
+/** GET /users/{id}/events — one page of the audit trail, oldest first, replayed from the event store. The owner or an admin. */
 export const handler = httpHandler(
   httpStackDeps,
-  { route: 'GET /users/{id}/events', schemas: { path: userPath, query: userEventsQuery } },
+  { route: 'GET /users/{id}/events', access: 'owner-or-admin', schemas: { path: userPath, query: userEventsQuery } },
   async (request) => {
     const eventStore = await getEventStore();
     const page = await getUserHistory({ eventStore }, request.path.id, request.query);

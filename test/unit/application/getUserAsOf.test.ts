@@ -5,7 +5,7 @@ import { getUserAsOf } from '#application/getUserAsOf';
 import { handleUserCommand } from '#application/handleUserCommand';
 import { isChronicleError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
-import { changeEmail, freshEmail, freshOptions, register, suspend, verifyEmail } from './commandFixtures.ts';
+import { changeEmail, freshEmail, freshOptions, register, reservationStreamOf, suspend, verifyEmail } from './commandFixtures.ts';
 
 /** Registered at 10:00, email changed at 11:00, verified at 12:00, suspended at 13:00 (the store's commit clock). */
 const history = async () => {
@@ -16,7 +16,7 @@ const history = async () => {
   const commands = [register(userId, email), changeEmail(userId, newEmail), verifyEmail(userId, newEmail), suspend(userId)];
   for (const [hour, command] of commands.entries()) {
     time = Date.parse('2026-11-24T10:00:00Z') + hour * 3_600_000;
-    await handleUserCommand({ eventStore, maxAttempts: 3 }, command, freshOptions());
+    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, command, freshOptions());
   }
   return { eventStore, userId, email, newEmail };
 };
@@ -68,7 +68,7 @@ describe('the user as it was', () => {
     it('folds a stream longer than one read page', async () => {
       const eventStore = createMemoryEventStore();
       const userId = randomUUID();
-      await handleUserCommand({ eventStore, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
+      await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
       const emails = Array.from({ length: 1_200 }, freshEmail);
       const metadata = { schemaVersion: 2, $correlationId: 'c', $causationId: 'c', commandId: 'c', occurredAt: '2026-11-24T10:00:00Z' };
       const changes = emails.map((address) => ({

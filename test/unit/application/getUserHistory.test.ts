@@ -6,7 +6,7 @@ import { handleUserCommand } from '#application/handleUserCommand';
 import { isChronicleError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
-import { freshEmail, freshOptions, now, reactivate, register, suspend } from './commandFixtures.ts';
+import { freshEmail, freshOptions, now, reactivate, register, reservationStreamOf, suspend } from './commandFixtures.ts';
 
 /** A store whose commit clock a test moves by hand. */
 const steppedStore = () => {
@@ -19,7 +19,7 @@ const steppedStore = () => {
 const userWithEvents = async (count: number) => {
   const { eventStore, at } = steppedStore();
   const userId = randomUUID();
-  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore, maxAttempts: 3 }, command, freshOptions());
+  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, command, freshOptions());
   for (let i = 0; i < count; i++) {
     at(new Date(Date.parse('2026-11-01T00:00:00.000Z') + i * 60_000).toISOString());
     await run(i === 0 ? register(userId, freshEmail()) : i % 2 === 1 ? suspend(userId) : reactivate(userId));
@@ -45,8 +45,8 @@ describe('user history', () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
     const options = freshOptions();
-    await handleUserCommand({ eventStore, maxAttempts: 3 }, register(userId, freshEmail()), options);
-    await handleUserCommand({ eventStore, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
+    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), options);
+    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
     const { items, nextCursor } = await getUserHistory({ eventStore }, userId);
     expect(nextCursor).toBeNull();
     expect(items.map((i) => [i.type, i.revision, i.schemaVersion, i.occurredAt])).toEqual([
@@ -62,7 +62,7 @@ describe('user history', () => {
   it('shows a stored v1 event with its stored version and its data upcast', async () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
-    await handleUserCommand({ eventStore, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
+    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
     const metadata = { schemaVersion: 1, $correlationId: 'c', $causationId: 'c', commandId: 'c', occurredAt: now.toISOString() };
     await eventStore.appendToStream(
       userStreamId(userId),
