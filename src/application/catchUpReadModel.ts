@@ -60,8 +60,8 @@ const applyFolded = async (readModels: ReadModelWriter, projected: readonly Proj
  * subscription): page by page from the version's own checkpoint, project, fold each stream's
  * consecutive events into one write, and apply the page as one atomic batch carrying the
  * checkpoint. Resumable by construction: a rerun starts after the checkpoint the last page
- * wrote, and a page written twice is recognised as duplicates. The next page is read while the
- * current one is written.
+ * wrote, and a page written twice is recognised as duplicates. The next page is read and
+ * projected while the current one is written.
  */
 export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOptions = {}): Promise<CatchUpProgress> => {
   const project = deps.project ?? projectStoredEvent;
@@ -73,12 +73,23 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
   if (target === null || (position !== null && position >= target)) return report();
 
   const read = (from: bigint) => deps.eventStore.readAll({ fromPosition: from, maxCount: pageSize, streamPrefixes: USER_STREAM_PREFIXES });
-  let page = await read((position ?? 0n) + 1n);
-  while (page.length > 0 && !(options.signal?.aborted ?? false)) {
+  // One page's write in flight while the next is read, projected and folded: the store works
+  // while this process does. Writes stay in log order (each starts when the one before is done).
+  let writing: Promise<void> = Promise.resolve();
+  const write = (projected: readonly ProjectedEvent[], checkpoint: bigint): void => {
+    writing = writing.then(async () => {
+      progress.held += await applyFolded(deps.readModels, projected, checkpoint);
+      position = checkpoint;
+      options.onProgress?.(report());
+    });
+    // Seen at the next await of `writing`; not an unhandled rejection meanwhile.
+    writing.catch(() => undefined);
+  };
+  let from = (position ?? 0n) + 1n;
+  while (!(options.signal?.aborted ?? false)) {
+    const page = await read(from);
+    if (page.length === 0) break;
     const last = page.at(-1)?.position ?? 0n;
-    const next = last < target ? read(last + 1n) : Promise.resolve([]);
-    // A rejected read-ahead must not go unhandled while this page is written.
-    next.catch(() => undefined);
     const projected: ProjectedEvent[] = [];
     for (const event of page) {
       if (event.position > target) break;
@@ -91,11 +102,11 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
       }
     }
     const checkpoint = last > target ? target : last;
-    progress.held += await applyFolded(deps.readModels, projected, checkpoint);
-    position = checkpoint;
-    options.onProgress?.(report());
+    await writing;
+    write(projected, checkpoint);
     if (checkpoint >= target) break;
-    page = await next;
+    from = last + 1n;
   }
+  await writing;
   return report();
 };

@@ -147,8 +147,9 @@ describe('read-model versions', () => {
     const stop = new AbortController();
     const first = await rebuildReadModelVersion(deps, 2, { projection: 1, pageSize: 50, signal: stop.signal, onProgress: () => stop.abort() });
     expect(first).toMatchObject({ fresh: true, state: 'building' });
+    expect(first.position).toBeLessThan(300n);
     const second = await rebuildReadModelVersion(deps, 2, { projection: 1, pageSize: 50 });
-    expect(second).toMatchObject({ fresh: false, state: 'live', events: 250 });
+    expect(second).toMatchObject({ fresh: false, state: 'live', events: 300 - Number(first.position) });
     expect((await registry.getVersion(2))?.state).toBe('live');
   });
 
