@@ -43,5 +43,7 @@ export const createActiveReadModelReader = (
     findUserIdByEmail: async (email) => (await active()).findUserIdByEmail(email),
     getAppliedRevision: async (streamId) => (await active()).getAppliedRevision(streamId),
     getCheckpoint: async () => (await active()).getCheckpoint(),
+    getHeldStream: async (streamId) => (await active()).getHeldStream(streamId),
+    listHeldStreams: async (limit) => (await active()).listHeldStreams(limit),
   };
 };

@@ -49,6 +49,19 @@ export interface ProjectedEvent {
  */
 export type ApplyOutcome = 'applied' | 'duplicate' | 'gap';
 
+/**
+ * A stream with a parked event: its later events are held (acknowledged without being applied;
+ * the log keeps them) until the parked one is replayed and applied, then applied in order from
+ * the log. Reads of its user say they are stale meanwhile.
+ */
+export interface HeldStream {
+  readonly streamId: string;
+  /** The parked event's revision: the stream is applied up to the one before. */
+  readonly revision: bigint;
+  readonly reason: string;
+  readonly heldAt: string;
+}
+
 export interface ReadModelWriter {
   /**
    * ONE atomic write: every applicable event's changes, each stream's applied revision, and the
@@ -57,6 +70,9 @@ export interface ReadModelWriter {
    * Answers one outcome per event, in input order.
    */
   applyBatch(events: readonly ProjectedEvent[], checkpoint: bigint | null): Promise<ApplyOutcome[]>;
+  /** Marks a stream held at `revision` (its parked event); holding it again keeps the first mark. */
+  holdStream(streamId: string, revision: bigint, reason: string): Promise<void>;
+  releaseStream(streamId: string): Promise<void>;
 }
 
 export interface UserPage {
@@ -81,6 +97,9 @@ export interface ReadModelReader {
   getAppliedRevision(streamId: string): Promise<bigint | null>;
   /** Every event at or below this position has been applied; null before the first batch. */
   getCheckpoint(): Promise<bigint | null>;
+  getHeldStream(streamId: string): Promise<HeldStream | null>;
+  /** Held streams, oldest hold first, at most `limit`. */
+  listHeldStreams(limit: number): Promise<HeldStream[]>;
 }
 
 export interface ReadModels extends ReadModelReader, ReadModelWriter {

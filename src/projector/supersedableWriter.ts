@@ -1,6 +1,6 @@
 import type { ApplyOutcome, ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
 
-type RuntimeReadModels = ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision'>;
+type RuntimeReadModels = ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision' | 'getHeldStream'>;
 
 export interface SupersedableWriter extends RuntimeReadModels {
   /** From now on, batches are acknowledged without being written (or written again, with false). */
@@ -20,6 +20,9 @@ export const createSupersedableWriter = (inner: RuntimeReadModels): Supersedable
   return {
     applyBatch: (events: readonly ProjectedEvent[], checkpoint: bigint | null): Promise<ApplyOutcome[]> =>
       superseded ? Promise.resolve(events.map((): ApplyOutcome => 'applied')) : inner.applyBatch(events, checkpoint),
+    holdStream: (streamId, revision, reason) => (superseded ? Promise.resolve() : inner.holdStream(streamId, revision, reason)),
+    releaseStream: (streamId) => (superseded ? Promise.resolve() : inner.releaseStream(streamId)),
+    getHeldStream: (streamId) => inner.getHeldStream(streamId),
     getCheckpoint: () => inner.getCheckpoint(),
     getAppliedRevision: (streamId) => inner.getAppliedRevision(streamId),
     setSuperseded: (value) => void (superseded = value),

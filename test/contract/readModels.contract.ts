@@ -417,6 +417,22 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
       });
     });
 
+    describe('held streams', () => {
+      it('holds a stream at its parked revision, keeps the first hold, lists and releases it', async () => {
+        const [a, b] = [`user-${randomUUID()}`, `user-${randomUUID()}`];
+        expect(await rm.getHeldStream(a)).toBeNull();
+        await rm.holdStream(a, 3n, 'poison: bad data');
+        await rm.holdStream(a, 5n, 'later');
+        await rm.holdStream(b, 0n, 'gave up');
+        expect(await rm.getHeldStream(a)).toMatchObject({ streamId: a, revision: 3n, reason: 'poison: bad data', heldAt: expect.any(String) });
+        expect((await rm.listHeldStreams(10)).map((held) => held.streamId).sort()).toEqual([a, b].sort());
+        expect(await rm.listHeldStreams(1)).toHaveLength(1);
+        await rm.releaseStream(a);
+        expect(await rm.getHeldStream(a)).toBeNull();
+        expect((await rm.listHeldStreams(10)).map((held) => held.streamId)).toEqual([b]);
+      });
+    });
+
     describe('listing users', () => {
       const seed = async (count: number, at: (i: number) => string): Promise<UserFields[]> => {
         const users = Array.from({ length: count }, (_, i) => newUser({ registeredAt: at(i) }));

@@ -18,6 +18,8 @@ export interface ReadModelKeys {
   readonly emailIndex: string;
   readonly applied: string;
   readonly checkpoint: string;
+  /** Hash: stream id → JSON { revision, reason, heldAt } of a stream held behind a parked event. */
+  readonly heldStreams: string;
 }
 
 export const readModelKeys = (version: number): ReadModelKeys => {
@@ -31,6 +33,7 @@ export const readModelKeys = (version: number): ReadModelKeys => {
     emailIndex: `${prefix}users:by-email`,
     applied: `${prefix}applied`,
     checkpoint: `${prefix}checkpoint`,
+    heldStreams: `${prefix}held-streams`,
   };
 };
 

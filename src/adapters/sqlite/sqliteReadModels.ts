@@ -1,7 +1,7 @@
 import { assertLimit, decodeCursor, encodeCursor, orderKeyOf } from '#adapters/shared/userPaging';
 import { UnavailableError, ValidationError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
-import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
+import type { ApplyOutcome, HeldStream, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
 import { isSqliteError, openSqliteDatabase } from './sqliteDatabase.ts';
 
 export interface SqliteReadModelsOptions {
@@ -16,7 +16,7 @@ export interface SqliteReadModelsOptions {
 export const sqliteReadModelTables = (version: number) => {
   if (!Number.isSafeInteger(version) || version < 1) throw new ValidationError(`read-model version must be a positive whole number, got ${version}`);
   const prefix = version === 1 ? 'rm_' : `rm_v${version}_`;
-  return { users: `${prefix}users`, emailIndex: `${prefix}email_index`, applied: `${prefix}applied`, checkpoint: `${prefix}checkpoint`, prefix };
+  return { users: `${prefix}users`, emailIndex: `${prefix}email_index`, applied: `${prefix}applied`, checkpoint: `${prefix}checkpoint`, held: `${prefix}held_streams`, prefix };
 };
 
 const schemaOf = (t: ReturnType<typeof sqliteReadModelTables>): string => `
@@ -36,7 +36,15 @@ const schemaOf = (t: ReturnType<typeof sqliteReadModelTables>): string => `
   CREATE TABLE IF NOT EXISTS ${t.emailIndex} (email TEXT PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ${t.applied} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ${t.checkpoint} (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS ${t.held} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL);
 `;
+
+interface HeldRow {
+  stream_id: string;
+  revision: bigint;
+  reason: string;
+  held_at: string;
+}
 
 interface UserRow {
   id: string;
@@ -118,6 +126,12 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
   const pageAll = db.prepare<[string, number], UserRow>(`SELECT * FROM ${t.users} WHERE order_key > ? ORDER BY order_key LIMIT ?`);
   const pageByStatus = db.prepare<[string, string, number], UserRow>(`SELECT * FROM ${t.users} WHERE status = ? AND order_key > ? ORDER BY order_key LIMIT ?`);
 
+  const insertHeld = db.prepare<[string, bigint, string, string]>(`INSERT INTO ${t.held} (stream_id, revision, reason, held_at) VALUES (?, ?, ?, ?) ON CONFLICT (stream_id) DO NOTHING`);
+  const deleteHeld = db.prepare<[string]>(`DELETE FROM ${t.held} WHERE stream_id = ?`);
+  const selectHeld = db.prepare<[string], HeldRow>(`SELECT stream_id, revision, reason, held_at FROM ${t.held} WHERE stream_id = ?`);
+  const selectHeldPage = db.prepare<[number], HeldRow>(`SELECT stream_id, revision, reason, held_at FROM ${t.held} ORDER BY held_at, stream_id LIMIT ?`);
+  const heldOf = (row: HeldRow): HeldStream => ({ streamId: row.stream_id, revision: row.revision, reason: row.reason, heldAt: row.held_at });
+
   const applyChange = (change: ReadModelChange, event: ProjectedEvent): void => {
     switch (change.type) {
       case 'userCreated': {
@@ -180,6 +194,17 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
       const last = page.at(-1);
       return { items: page.map(toView), nextCursor: rows.length > page.length && last ? encodeCursor(last.order_key) : null };
     }),
+
+    holdStream: guarded((streamId: string, revision: bigint, reason: string): void => void insertHeld.run(streamId, revision, reason, new Date().toISOString())),
+
+    releaseStream: guarded((streamId: string): void => void deleteHeld.run(streamId)),
+
+    getHeldStream: guarded((streamId: string): HeldStream | null => {
+      const row = selectHeld.get(streamId);
+      return row === undefined ? null : heldOf(row);
+    }),
+
+    listHeldStreams: guarded((limit: number): HeldStream[] => selectHeldPage.all(limit).map(heldOf)),
 
     countUsers: guarded((status: UserStatus): number => Number(countByStatus.get(status) ?? 0n)),
 
