@@ -25,7 +25,11 @@ export interface VersionStatus extends ReadModelVersionRecord {
   readonly lag: number;
   readonly lagCapped: boolean;
   readonly users: number;
+  /** Streams held behind a parked event (their users read stale until `parked -- replay`), up to HELD_COUNT_LIMIT. */
+  readonly heldStreams: number;
 }
+
+export const HELD_COUNT_LIMIT = 1_000;
 
 export interface RegistryStatus {
   readonly active: number | null;
@@ -39,8 +43,21 @@ export const readModelStatus = async (deps: VersionDeps): Promise<RegistryStatus
     records.map(async (record): Promise<VersionStatus> => {
       const readModels = deps.registry.readModels(record.version);
       const checkpoint = await readModels.getCheckpoint();
-      const [behind, activeUsers, suspendedUsers] = await Promise.all([eventsBehind(deps.eventStore, checkpoint), readModels.countUsers('active'), readModels.countUsers('suspended')]);
-      return { ...record, active: record.version === active, checkpoint, lag: Math.min(behind, LAG_COUNT_LIMIT), lagCapped: behind > LAG_COUNT_LIMIT, users: activeUsers + suspendedUsers };
+      const [behind, activeUsers, suspendedUsers, held] = await Promise.all([
+        eventsBehind(deps.eventStore, checkpoint),
+        readModels.countUsers('active'),
+        readModels.countUsers('suspended'),
+        readModels.listHeldStreams(HELD_COUNT_LIMIT),
+      ]);
+      return {
+        ...record,
+        active: record.version === active,
+        checkpoint,
+        lag: Math.min(behind, LAG_COUNT_LIMIT),
+        lagCapped: behind > LAG_COUNT_LIMIT,
+        users: activeUsers + suspendedUsers,
+        heldStreams: held.length,
+      };
     }),
   );
   return { active, head, versions };

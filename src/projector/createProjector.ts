@@ -10,9 +10,12 @@ import { createProjectorRuntime, type ProjectorStatus } from './projectorRuntime
 
 export interface ProjectorDeps {
   readonly source: EventSource;
-  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision'>;
-  /** For the lag metric (head of the log); without it the lag gauge stays 0. */
-  readonly eventStore?: Pick<EventStore, 'headPosition'>;
+  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision' | 'getHeldStream' | 'listHeldStreams'>;
+  /**
+   * For the lag metric (head of the log; without it the lag gauge stays 0), and to apply a held
+   * stream's later events from the log when its parked event is replayed (readStream).
+   */
+  readonly eventStore?: Pick<EventStore, 'headPosition'> & Partial<Pick<EventStore, 'readStream'>>;
   readonly settings: Pick<ProjectorConfig, 'batchSize' | 'batchMaxWaitMs' | 'maxInFlight' | 'retry'> & {
     readonly maxRetryCount: number;
     /** Null: no HTTP server (in-process tests that do not need it). */
@@ -20,6 +23,8 @@ export interface ProjectorDeps {
     readonly healthHost?: string;
     readonly lagSampleIntervalMs?: number;
     readonly orphanGraceMs?: number;
+    /** How long an event of a newer schema version waits before it is delivered again (default 5 s). */
+    readonly newerSchemaWaitMs?: number;
   };
   readonly logger?: Logger;
   readonly metrics?: ProjectorMetrics;
@@ -62,7 +67,9 @@ export const createProjector = (deps: ProjectorDeps): Projector => {
       retry: settings.retry,
       maxRetryCount: settings.maxRetryCount,
       ...(settings.orphanGraceMs === undefined ? {} : { orphanGraceMs: settings.orphanGraceMs }),
+      ...(settings.newerSchemaWaitMs === undefined ? {} : { newerSchemaWaitMs: settings.newerSchemaWaitMs }),
     },
+    ...(deps.eventStore?.readStream === undefined ? {} : { eventStore: { readStream: deps.eventStore.readStream.bind(deps.eventStore) } }),
     ...(deps.project === undefined ? {} : { project: deps.project }),
     ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),
   });

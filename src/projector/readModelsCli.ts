@@ -31,11 +31,11 @@ const printJson = (value: unknown): void => void process.stdout.write(`${JSON.st
 
 const formatStatus = (status: RegistryStatus): string => {
   const rows = status.versions.map((v) =>
-    [v.active ? '*' : ' ', String(v.version), v.state, String(v.projection), v.checkpoint?.toString() ?? '-', `${v.lag}${v.lagCapped ? '+' : ''}`, String(v.users), v.updatedAt].join('\t'),
+    [v.active ? '*' : ' ', String(v.version), v.state, String(v.projection), v.checkpoint?.toString() ?? '-', `${v.lag}${v.lagCapped ? '+' : ''}`, String(v.users), String(v.heldStreams), v.updatedAt].join('\t'),
   );
   return [
     `head of the log: ${status.head?.toString() ?? 'empty'}; active version: ${status.active ?? 'none (READ_MODEL_VERSION is read)'}`,
-    ['active', 'version', 'state', 'projection', 'checkpoint', 'lag (events)', 'users', 'updated'].join('\t'),
+    ['active', 'version', 'state', 'projection', 'checkpoint', 'lag (events)', 'users', 'held streams', 'updated'].join('\t'),
     ...rows,
   ].join('\n');
 };
