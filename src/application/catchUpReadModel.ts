@@ -32,9 +32,23 @@ export interface CatchUpOptions {
   readonly onPoison?: (event: StoredEvent, error: unknown) => void;
   /** Checked between pages: an aborted catch-up stops after the page in hand (its checkpoint is written). */
   readonly signal?: AbortSignal;
+  /**
+   * Events folded together before they are written (default: one page). Larger segments fold
+   * more of each stream into one write but are written in several store calls, so only for a
+   * version nobody reads yet (building): a reader could see part of a segment.
+   */
+  readonly segmentSize?: number;
 }
 
 const DEFAULT_PAGE_SIZE = 5_000;
+/** Folded events per store call: one Redis script call must stay short, it blocks every other client. */
+const WRITE_CHUNK = 5_000;
+
+const chunksOf = <T>(items: readonly T[], size: number): T[][] => {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+};
 
 /**
  * One page, folded per stream, in one atomic write. A fold the read model refuses as a gap
@@ -45,14 +59,23 @@ const DEFAULT_PAGE_SIZE = 5_000;
  */
 const applyFolded = async (readModels: ReadModelWriter, projected: readonly ProjectedEvent[], checkpoint: bigint): Promise<number> => {
   const folded = foldProjectedEvents(projected);
-  // The checkpoint goes with the last write of the page, so it never claims a refused stream.
-  const outcomes = await readModels.applyBatch(folded, null);
-  const refused = new Set(folded.filter((_, index) => outcomes[index] === 'gap').map((event) => event.streamId));
-  const retried = await readModels.applyBatch(
+  // The checkpoint goes with the last write of the segment, so it never claims a refused stream.
+  const refused = new Set<string>();
+  for (const chunk of chunksOf(folded, WRITE_CHUNK)) {
+    const outcomes = await readModels.applyBatch(chunk, null);
+    chunk.forEach((event, index) => (outcomes[index] === 'gap' ? refused.add(event.streamId) : undefined));
+  }
+  let held = 0;
+  const again = chunksOf(
     projected.filter((event) => refused.has(event.streamId)),
-    checkpoint,
+    WRITE_CHUNK,
   );
-  return retried.filter((outcome) => outcome === 'gap').length;
+  for (const [index, chunk] of again.entries()) {
+    const outcomes = await readModels.applyBatch(chunk, index === again.length - 1 ? checkpoint : null);
+    held += outcomes.filter((outcome) => outcome === 'gap').length;
+  }
+  if (again.length === 0) await readModels.applyBatch([], checkpoint);
+  return held;
 };
 
 /**
@@ -85,27 +108,40 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
     // Seen at the next await of `writing`; not an unhandled rejection meanwhile.
     writing.catch(() => undefined);
   };
+  const segmentSize = options.segmentSize ?? pageSize;
+  let segment: ProjectedEvent[] = [];
+  let segmentEvents = 0;
   let from = (position ?? 0n) + 1n;
   while (!(options.signal?.aborted ?? false)) {
     const page = await read(from);
     if (page.length === 0) break;
     const last = page.at(-1)?.position ?? 0n;
-    const projected: ProjectedEvent[] = [];
     for (const event of page) {
       if (event.position > target) break;
       progress.events++;
+      segmentEvents++;
       try {
-        projected.push(project(event));
+        segment.push(project(event));
       } catch (error) {
         progress.poisoned++;
         options.onPoison?.(event, error);
       }
     }
     const checkpoint = last > target ? target : last;
-    await writing;
-    write(projected, checkpoint);
-    if (checkpoint >= target) break;
+    const done = checkpoint >= target;
+    if (segmentEvents >= segmentSize || done || page.length < pageSize) {
+      await writing;
+      write(segment, checkpoint);
+      segment = [];
+      segmentEvents = 0;
+    }
+    if (done) break;
     from = last + 1n;
+  }
+  // Aborted with a segment in hand: written too, so that the checkpoint covers what was read.
+  if (segmentEvents > 0) {
+    await writing;
+    write(segment, from - 1n);
   }
   await writing;
   return report();

@@ -108,6 +108,14 @@ describe('catching a read-model version up from the log', () => {
     expect(await picture(readModels)).toEqual(await picture(await replayOneByOne(eventStore)));
   });
 
+  it('folds segments of several pages, written in parts, to the same end', async () => {
+    const eventStore = await seededLog(700);
+    const readModels = createMemoryReadModels();
+    const progress = await catchUpReadModel({ eventStore, readModels }, { pageSize: 60, segmentSize: 250 });
+    expect(progress).toMatchObject({ events: 700, held: 0, position: await eventStore.headPosition() });
+    expect(await picture(readModels)).toEqual(await picture(await replayOneByOne(eventStore)));
+  });
+
   it('stays right with two catch-ups of one version running at once', async () => {
     const eventStore = await seededLog(500);
     const readModels = createMemoryReadModels();
@@ -145,7 +153,7 @@ describe('read-model versions', () => {
   it('rebuilds a version, which goes live, and says whether it continued an earlier run', async () => {
     const { registry, deps } = await setup();
     const stop = new AbortController();
-    const first = await rebuildReadModelVersion(deps, 2, { projection: 1, pageSize: 50, signal: stop.signal, onProgress: () => stop.abort() });
+    const first = await rebuildReadModelVersion(deps, 2, { projection: 1, pageSize: 50, segmentSize: 50, signal: stop.signal, onProgress: () => stop.abort() });
     expect(first).toMatchObject({ fresh: true, state: 'building' });
     expect(first.position).toBeLessThan(300n);
     const second = await rebuildReadModelVersion(deps, 2, { projection: 1, pageSize: 50 });
