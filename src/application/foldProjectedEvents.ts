@@ -2,9 +2,15 @@ import type { ProjectedEvent, ReadModelChange } from '#ports/readModels';
 
 type Patch = Extract<ReadModelChange, { type: 'userPatched' }>;
 
-/** `{ email: undefined }` means "not patched": only defined fields override. */
-const definedFields = (fields: Patch['fields']): Patch['fields'] =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Patch['fields'];
+/** `{ email: undefined }` means "not patched": only defined fields override (written out: this runs per event of a rebuild). */
+const withFields = <T extends Patch['fields']>(base: T, fields: Patch['fields']): T => {
+  const merged: { -readonly [K in keyof T]: T[K] } = { ...base };
+  if (fields.email !== undefined) merged.email = fields.email;
+  if (fields.displayName !== undefined) merged.displayName = fields.displayName;
+  if (fields.status !== undefined) merged.status = fields.status;
+  if (fields.emailVerified !== undefined) merged.emailVerified = fields.emailVerified;
+  return merged;
+};
 
 /**
  * Appends `next` to a list of changes, merging it into the last one where the result is the
@@ -15,11 +21,11 @@ const appendChange = (changes: ReadModelChange[], next: ReadModelChange): void =
   const last = changes.at(-1);
   if (next.type === 'userPatched' && last !== undefined) {
     if (last.type === 'userCreated' && last.user.id === next.userId) {
-      changes[changes.length - 1] = { type: 'userCreated', user: { ...last.user, ...definedFields(next.fields) } };
+      changes[changes.length - 1] = { type: 'userCreated', user: withFields(last.user, next.fields) };
       return;
     }
     if (last.type === 'userPatched' && last.userId === next.userId) {
-      changes[changes.length - 1] = { type: 'userPatched', userId: next.userId, fields: { ...last.fields, ...definedFields(next.fields) } };
+      changes[changes.length - 1] = { type: 'userPatched', userId: next.userId, fields: withFields(last.fields, next.fields) };
       return;
     }
   }
