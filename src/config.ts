@@ -78,6 +78,11 @@ export interface Config {
   readonly readModels: ReadModelsConfig;
   /** Read models live under `rm:v<N>:` (Redis) so a rebuild can build the next version beside this one. */
   readonly readModelVersion: number;
+  /**
+   * Redis: where the version registry lives (`<namespace>versions`, `<namespace>active`). One
+   * deployment per namespace; tests sharing one server give each stack its own.
+   */
+  readonly readModelRegistryNamespace: string;
   readonly projector: ProjectorConfig;
   readonly http: HttpConfig;
   /** Undefined when AUTH_ISSUER is unset: only processes that serve HTTP require it (requireHttpSecurity). */
@@ -110,6 +115,12 @@ const readInt = (env: Env, name: string, fallback: number, min: number, max = Nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+};
+
+const readRegistryNamespace = (env: Env): string => {
+  const raw = readString(env, 'READ_MODEL_REGISTRY_NAMESPACE') ?? 'rm:';
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(raw)) throw new ConfigError('READ_MODEL_REGISTRY_NAMESPACE', 'must be 1 to 64 letters, digits, ":", "_" or "-"');
+  return raw;
 };
 
 const readBoolean = (env: Env, name: string, fallback: boolean): boolean => {
@@ -216,6 +227,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     eventStore: esdb ? { kind: 'eventstoredb', connectionString: esdb } : { kind: 'sqlite', path: path.join(dataDir, 'events.sqlite') },
     readModels: redis ? { kind: 'redis', url: redis } : { kind: 'sqlite', path: path.join(dataDir, 'read-models.sqlite') },
     readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),
+    readModelRegistryNamespace: readRegistryNamespace(env),
     projector: {
       batchSize: readInt(env, 'PROJECTOR_BATCH_SIZE', 1000, 1, 100_000),
       batchMaxWaitMs: readInt(env, 'PROJECTOR_BATCH_MAX_WAIT_MS', 50, 0, 60_000),

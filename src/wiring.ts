@@ -61,7 +61,7 @@ const buildReadModelRegistry = async (settings: Config['readModels']): Promise<R
       pingIntervalMs: 1_000,
       onError: (error) => logger.warn('redis connection error', { error }),
     });
-    return createRedisReadModelRegistry({ client });
+    return createRedisReadModelRegistry({ client, namespace: config.readModelRegistryNamespace });
   }
   const { createSqliteReadModelRegistry } = await import('#adapters/sqlite/sqliteReadModelRegistry');
   return createSqliteReadModelRegistry({ path: settings.path });

@@ -74,7 +74,7 @@ export const openLogSide = (config: Config): LogSide => {
 export const openReadModelRegistry = async (config: Config, logger: Logger): Promise<ReadModelRegistry> => {
   if (config.readModels.kind === 'sqlite') return createSqliteReadModelRegistry({ path: config.readModels.path });
   const client = await connectRedis(config.readModels.url, { onError: (error) => logger.warn('redis connection error', { error: error.message }) });
-  return createRedisReadModelRegistry({ client, ownsClient: true });
+  return createRedisReadModelRegistry({ client, ownsClient: true, namespace: config.readModelRegistryNamespace });
 };
 
 export const openProjectorAdapters = async (config: Config, logger: Logger): Promise<ProjectorAdapters> => {

@@ -12,6 +12,7 @@ import { startProductionProjector, type ProductionProjector, type ProductionProj
 import { deleteReadModel, dumpReadModel, uniqueReadModelVersion } from '#test/support/readModelDump';
 import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 import { generateUserTraffic, type TrafficAppend } from '#test/support/userTraffic';
+import { subscriptionGroupFor } from '#projector/readModelVersionKeeper';
 
 /*
  * The production path end to end: events appended through the EventStoreDB adapter (the real
@@ -247,7 +248,7 @@ describe('the projector on EventStoreDB and Redis (the production path)', () => 
 
   it('parks a malformed event with its reason in the ESDB parked list and projects every other stream', { timeout: 12_000 }, async () => {
     const store = createEventStoreDBEventStore(client!);
-    const { projector: running, group } = await startProjector({ PROJECTOR_SUBSCRIPTION_MAX_RETRY_COUNT: '3' });
+    const { projector: running, group, version } = await startProjector({ PROJECTOR_SUBSCRIPTION_MAX_RETRY_COUNT: '3' });
     const traffic = [...generateUserTraffic(200, { seed: 7 })];
     const written = await appendConcurrently(store, traffic, 4, () => undefined);
 
@@ -271,7 +272,7 @@ describe('the projector on EventStoreDB and Redis (the production path)', () => 
       { id: poison.id, streamId: poisonStream, reason: expect.stringMatching(/UserRegistered.*malformed/) },
       { id: stranded.id, streamId: poisonStream, reason: expect.stringContaining(`waiting for revision 0 of ${poisonStream}`) },
     ]);
-    const info = await client!.getPersistentSubscriptionToAllInfo(group);
+    const info = await client!.getPersistentSubscriptionToAllInfo(subscriptionGroupFor(group, version));
     expect(info.stats.parkedMessageCount).toBe(2n);
 
     const readModels = running.adapters.readModels;
