@@ -17,7 +17,8 @@ export const ROUTES: readonly string[] = [
   'GET /health',
 ];
 
-const patternOf = (path: string): RegExp => new RegExp(`^${path.replace(/\{[^/}]+\}/g, '[^/]+')}/?$`);
+// Exact: a trailing slash is another path, as API Gateway routes it.
+const patternOf = (path: string): RegExp => new RegExp(`^${path.replace(/\{[^/}]+\}/g, '[^/]+')}$`);
 
 const TABLE = ROUTES.map((route) => {
   const [method = '', path = ''] = route.split(' ');
