@@ -201,7 +201,7 @@ function* baselineBatches(events: number, version: number): Generator<string[][]
           ['ZADD', keys.statusRegistrationOrder(user.status), '0', order],
           ['HSET', keys.emailIndex, user.email, user.id],
         );
-      } else {
+      } else if (change.type === 'userPatched') {
         const known = users.get(change.userId);
         const fields = Object.entries(change.fields).flatMap(([name, value]) => [name, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
         out.push(['HSET', keys.user(change.userId), 'revision', projected.revision.toString(), 'position', projected.position.toString(), ...fields]);

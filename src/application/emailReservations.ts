@@ -13,7 +13,7 @@ import { isRegistered } from '#domain/userState';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions } from './commandOptions.ts';
 import { reservationEventId } from './eventIds.ts';
-import { loadUserStream } from './userStream.ts';
+import { loadUserStream, type UserStreamDeps } from './userStream.ts';
 
 /** The address appears only hashed: the stream name must not reveal it. Pass a normalised address. */
 export const emailReservationStreamId = (normalizedEmail: string): string =>
@@ -44,6 +44,8 @@ const loadReservation = async (eventStore: EventStore, streamId: string): Promis
 
 export interface ReservationDeps {
   readonly eventStore: EventStore;
+  /** To read a holder's own stream (its personal fields are sealed). */
+  readonly keys: UserStreamDeps['keys'];
   /** Bound on attempts when another writer touched the reservation stream between read and append. */
   readonly maxAttempts: number;
 }
@@ -95,11 +97,11 @@ export const ORPHANED_RESERVATION_AFTER_MS = 5 * 60_000;
  * before the user's event (or its compensation) was written, or a user moved on to another
  * address and freeing this one failed. Without this, such an address would be held forever.
  */
-const orphanedHolderOf = async (eventStore: EventStore, email: string, state: EmailReservationState, now: Date): Promise<string | undefined> => {
+const orphanedHolderOf = async (deps: UserStreamDeps, email: string, state: EmailReservationState, now: Date): Promise<string | undefined> => {
   if (state.holder === null || state.heldSince === null) return undefined;
   // An unreadable time is never old enough: taking an address over must be certain.
   if (!(now.getTime() - Date.parse(state.heldSince) >= ORPHANED_RESERVATION_AFTER_MS)) return undefined;
-  const holder = await loadUserStream(eventStore, state.holder);
+  const holder = await loadUserStream(deps, state.holder);
   return isRegistered(holder.state) && holder.state.email === email ? undefined : state.holder;
 };
 
@@ -112,7 +114,7 @@ export const reserveEmail = (deps: ReservationDeps, email: string, userId: strin
     deps,
     email,
     async (state) => {
-      const orphanedHolder = state.holder === null || state.holder === userId ? undefined : await orphanedHolderOf(deps.eventStore, email, state, now);
+      const orphanedHolder = state.holder === null || state.holder === userId ? undefined : await orphanedHolderOf(deps, email, state, now);
       return { type: 'ReserveEmail', data: orphanedHolder === undefined ? { userId } : { userId, orphanedHolder }, metadata: { now } };
     },
     'reserve',

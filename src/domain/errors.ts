@@ -5,6 +5,7 @@
 export type ErrorKind =
   | 'validation'
   | 'not_found'
+  | 'gone'
   | 'rule_violated'
   | 'conflict'
   | 'precondition_failed'
@@ -42,6 +43,13 @@ export class ValidationError extends ChronicleError {
 export class NotFoundError extends ChronicleError {
   constructor(code: string, message: string, details?: Record<string, unknown>) {
     super('not_found', code, message, details);
+  }
+}
+
+/** The thing existed and was deliberately removed for good (an erased user): never coming back. */
+export class GoneError extends ChronicleError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('gone', code, message, details);
   }
 }
 
@@ -100,6 +108,7 @@ export class MalformedEventError extends Error {
 export const isChronicleError = (e: unknown): e is ChronicleError => e instanceof ChronicleError;
 export const isValidationError = (e: unknown): e is ValidationError => e instanceof ValidationError;
 export const isNotFoundError = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
+export const isGoneError = (e: unknown): e is GoneError => e instanceof GoneError;
 export const isRuleViolatedError = (e: unknown): e is RuleViolatedError => e instanceof RuleViolatedError;
 export const isConcurrencyError = (e: unknown): e is ConcurrencyError => e instanceof ConcurrencyError;
 export const isPreconditionFailedError = (e: unknown): e is PreconditionFailedError => e instanceof PreconditionFailedError;

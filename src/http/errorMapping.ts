@@ -7,6 +7,7 @@ import { staleHeader } from './userViewBody.ts';
 export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
   validation: 400,
   not_found: 404,
+  gone: 410,
   rule_violated: 409,
   conflict: 409,
   precondition_failed: 412,

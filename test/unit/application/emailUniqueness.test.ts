@@ -6,9 +6,11 @@ import { handleUserCommand, type CommandDeps } from '#application/handleUserComm
 import { isChronicleError, UnavailableError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
+import { memoryUserKeys } from '#test/support/memoryUserKeys';
 import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, suspend } from './commandFixtures.ts';
 
-const depsOf = (eventStore: EventStore, extra: Partial<CommandDeps> = {}): CommandDeps => ({ eventStore, maxAttempts: 5, ...extra });
+const keys = memoryUserKeys();
+const depsOf = (eventStore: EventStore, extra: Partial<CommandDeps> = {}): CommandDeps => ({ eventStore, keys, maxAttempts: 5, ...extra });
 
 const codeOf = (outcome: PromiseSettledResult<unknown>): string | null =>
   outcome.status === 'fulfilled' ? null : isChronicleError(outcome.reason) ? outcome.reason.code : String(outcome.reason);
