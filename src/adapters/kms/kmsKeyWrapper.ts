@@ -1,3 +1,4 @@
+import type * as KmsSdk from '@aws-sdk/client-kms';
 import { UnavailableError } from '#domain/errors';
 import type { KeyWrapper } from '#ports/dataKeys';
 
@@ -13,7 +14,7 @@ export interface KmsKeyWrapperOptions {
   readonly client?: KmsClientLike;
 }
 
-type KmsModule = typeof import('@aws-sdk/client-kms');
+type KmsModule = typeof KmsSdk;
 
 const TRANSIENT = new Set(['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException', 'TimeoutError', 'NetworkingError']);
 
