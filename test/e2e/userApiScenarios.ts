@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** A minimal HTTP client for the API under test: status, headers and parsed JSON. */
@@ -29,7 +31,27 @@ const errorOf = (response: ApiResponse): ErrorBody['error'] => (response.json as
  * The end-to-end HTTP flow of the user API, against a running stack. Each e2e file boots one
  * stack (its own storage configuration) and runs these same scenarios on it.
  */
-export const userApiScenarios = (baseUrl: () => string, stores: { readonly eventStore: 'sqlite' | 'eventstoredb'; readonly readModels: 'sqlite' | 'redis' }): void => {
+/** Where a stack keeps data, searchable for bytes: each place that holds the needle (a file, the emulator's log). */
+export interface StorageProbe {
+  placesHolding(needle: string): Promise<string[]>;
+}
+
+/** Every file under `dir` (recursively) that contains the needle's bytes. */
+export const filesHolding = (dir: string, needle: string): string[] => {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    if (readFileSync(file).includes(Buffer.from(needle, 'utf8'))) found.push(path.relative(dir, file));
+  }
+  return found;
+};
+
+export const userApiScenarios = (
+  baseUrl: () => string,
+  stores: { readonly eventStore: 'sqlite' | 'eventstoredb'; readonly readModels: 'sqlite' | 'redis' },
+  storage: StorageProbe = { placesHolding: async () => [] },
+): void => {
   const api = (method: string, path: string, options?: Parameters<typeof call>[3]) => call(baseUrl(), method, path, options);
   const freshEmail = () => `e2e-${randomUUID().slice(0, 8)}@example.com`;
 
@@ -189,5 +211,81 @@ export const userApiScenarios = (baseUrl: () => string, stores: { readonly event
     const health = await api('GET', '/health');
     expect(health.status).toBe(200);
     expect(health.json).toMatchObject({ status: 'ok', ...stores });
+  });
+
+  describe('personal data: encryption, export and erasure', () => {
+    it('seals personal data, exports it, and after DELETE leaves no readable trace; the address can be registered again', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const [email, secondEmail] = [`privacy-${tag}@example.com`, `privacy2-${tag}@example.com`];
+      const [displayName, reason] = [`Probe Person ${tag}`, `probe reason ${tag}`];
+      const personal = [email, secondEmail, displayName, reason];
+
+      const registered = await api('POST', '/users', { json: { email, displayName } });
+      expect(registered.status, JSON.stringify(registered.json)).toBe(201);
+      const id = registered.json['id'] as string;
+      expect((await api('POST', `/users/${id}/email`, { json: { email: secondEmail } })).status).toBe(200);
+      const suspended = await api('POST', `/users/${id}/suspension`, { json: { reason } });
+      expect(suspended.status).toBe(200);
+      await api('GET', `/users/${id}`, { headers: { 'x-consistency-token': suspended.headers.get('x-consistency-token') ?? '' } });
+
+      // Never in clear where events or keys are kept: only the read model holds the view, until erasure.
+      for (const needle of personal) {
+        const places = await storage.placesHolding(needle);
+        expect(places.filter((place) => !/read-models\.sqlite/.test(place)), needle).toEqual([]);
+      }
+
+      const exported = await api('GET', `/users/${id}/export`);
+      expect(exported.status).toBe(200);
+      expect(exported.json).toMatchObject({
+        userId: id,
+        erased: false,
+        current: { email: secondEmail, displayName, status: 'suspended', emailVerified: false },
+      });
+      const exportedHistory = exported.json['history'] as Array<{ type: string; occurredAt: string; data: Record<string, unknown> }>;
+      expect(exportedHistory.map((item) => item.type)).toEqual(['UserRegistered', 'EmailChanged', 'UserSuspended']);
+      expect(exportedHistory.map((item) => item.data['email'] ?? item.data['reason'])).toEqual([email, secondEmail, reason]);
+      expect(exportedHistory.every((item) => typeof item.occurredAt === 'string')).toBe(true);
+
+      const erased = await api('DELETE', `/users/${id}`);
+      expect(erased.status, JSON.stringify(erased.json)).toBe(200);
+      const token = erased.headers.get('x-consistency-token') ?? '';
+      expect(erased.json).toEqual({ id, revision: '3', position: token });
+      expect(erased.headers.get('etag')).toBe('"3"');
+
+      const gone = await api('GET', `/users/${id}`, { headers: { 'x-consistency-token': token } });
+      expect(gone.status).toBe(410);
+      expect(errorOf(gone).code).toBe('USER_ERASED');
+      expect(gone.headers.get('x-read-model-stale')).toBeNull();
+      const listed = await api('GET', `/users?limit=100`, { headers: { 'x-consistency-token': token } });
+      expect((listed.json['items'] as Array<{ id: string }>).map((user) => user.id)).not.toContain(id);
+
+      const history = await api('GET', `/users/${id}/events`);
+      expect(history.status).toBe(200);
+      const items = history.json['items'] as Array<{ type: string; erased?: boolean; data: Record<string, unknown> }>;
+      expect(items.map((item) => [item.type, item.erased])).toEqual([
+        ['UserRegistered', true],
+        ['EmailChanged', true],
+        ['UserSuspended', true],
+        ['UserErased', true],
+      ]);
+      expect(items[0]?.data).toMatchObject({ email: null, displayName: null });
+      expect(items[2]?.data).toMatchObject({ reason: null });
+      expect(JSON.stringify(history.json)).not.toContain(tag);
+
+      const afterExport = await api('GET', `/users/${id}/export`);
+      expect(afterExport.json).toMatchObject({ erased: true, current: null });
+      expect(JSON.stringify(afterExport.json)).not.toContain(tag);
+
+      expect((await api('POST', `/users/${id}/reactivation`, { json: {} })).status).toBe(410);
+      const again = await api('DELETE', `/users/${id}`);
+      expect(again.status).toBe(200);
+      expect(again.json).toEqual(erased.json);
+
+      // Nothing personal of the erased user is left anywhere the service writes.
+      for (const needle of personal) expect(await storage.placesHolding(needle), needle).toEqual([]);
+
+      const reregistered = await api('POST', '/users', { json: { email: secondEmail, displayName: 'Someone Else' } });
+      expect(reregistered.status, JSON.stringify(reregistered.json)).toBe(201);
+    });
   });
 };
