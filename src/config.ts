@@ -160,7 +160,7 @@ export const loadConfig = (env: Env = process.env): Config => {
       // Beside the event log: EventStoreDB key streams in production, their own SQLite file locally.
       store: esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'keys.sqlite') },
       wrapping: readKeyWrapping(env, dataDir),
-      cache: { maxEntries: readInt(env, 'DATA_KEY_CACHE_MAX_ENTRIES', 10_000, 0, 10_000_000), ttlMs: readInt(env, 'DATA_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000) },
+      cache: { maxEntries: readInt(env, 'DATA_KEY_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000), ttlMs: readInt(env, 'DATA_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000) },
     },
     readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),
     projector: {

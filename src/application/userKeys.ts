@@ -28,7 +28,7 @@ export interface UserKeysOptions {
   readonly now?: () => number;
 }
 
-export const DEFAULT_KEY_CACHE = { maxEntries: 10_000, ttlMs: 60_000 } as const;
+export const DEFAULT_KEY_CACHE = { maxEntries: 100_000, ttlMs: 60_000 } as const;
 
 export const createUserKeys = (options: UserKeysOptions): UserKeys => {
   const { store } = options;

@@ -57,7 +57,7 @@ describe('data keys configuration', () => {
     expect(loadConfig({ DATA_DIR: '/d' }).dataKeys).toEqual({
       store: { kind: 'sqlite', path: '/d/keys.sqlite' },
       wrapping: { kind: 'local-file', path: '/d/key-wrapping.key' },
-      cache: { maxEntries: 10_000, ttlMs: 60_000 },
+      cache: { maxEntries: 100_000, ttlMs: 60_000 },
     });
   });
 
