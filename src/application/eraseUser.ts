@@ -3,7 +3,7 @@ import { isErased, isRegistered } from '#domain/userState';
 import type { DecodedUserEvent } from '#domain/userEventCodec';
 import { evolveUser, initialUserState } from '#domain/userState';
 import type { CommandOptions, CommandResult } from './commandOptions.ts';
-import { releaseEmail } from './emailReservations.ts';
+import { releasePreviousEmail } from './emailReservations.ts';
 import { handleUserCommand, type CommandDeps } from './handleUserCommand.ts';
 import { loadUserStream } from './userStream.ts';
 
@@ -32,7 +32,9 @@ const finishErasure = async (deps: CommandDeps, command: EraseUser, options: Com
   const stream = await loadUserStream(deps, userId);
   if (!isErased(stream.state)) return;
   const email = addressBeforeErasure(stream.decoded);
-  if (email !== null) await releaseEmail(deps, email, userId, command.metadata.now, options);
+  // As when a user moves to another address: freed unless a command still in flight claimed it
+  // (that command then fails against UserErased and gives its own claim back).
+  if (email !== null) await releasePreviousEmail(deps, email, userId, command.metadata.now, options);
   await deps.keys.destroy(userId);
 };
 

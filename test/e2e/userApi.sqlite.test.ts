@@ -13,7 +13,7 @@ describe('user API end to end, on the embedded default (SQLite)', () => {
 
   userApiScenarios(() => {
     if (stack === undefined) throw new Error('the stack did not start');
-    return stack.baseUrl;
+    return stack;
   }, { eventStore: 'sqlite', readModels: 'sqlite' }, {
     // Every file under DATA_DIR: events, read models, keys, their WAL and SHM files, anything else.
     placesHolding: async (needle) => (stack === undefined ? ['no stack'] : filesHolding(stack.dataDir, needle)),

@@ -11,7 +11,7 @@ import type { EraseUser } from '#domain/userCommands';
 import type { EventStore } from '#ports/eventStore';
 import type { DataKeyStore } from '#ports/dataKeys';
 import { memoryUserKeys } from '#test/support/memoryUserKeys';
-import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, suspend } from './commandFixtures.ts';
+import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, reservationStreamOf, suspend } from './commandFixtures.ts';
 
 const erase = (userId: string): EraseUser => ({ type: 'EraseUser', data: { userId }, metadata: { now } });
 
@@ -19,7 +19,7 @@ const setup = (wrap: (store: EventStore) => EventStore = (store) => store, keySt
   const store = createMemoryEventStore();
   const base = memoryUserKeys();
   const keys = keyStore === undefined ? base : memoryUserKeys(keyStore(base.store));
-  const deps: CommandDeps = { eventStore: wrap(store), keys, maxAttempts: 5 };
+  const deps: CommandDeps = { eventStore: wrap(store), reservationStreamOf, keys, maxAttempts: 5 };
   return { store, keys, deps, plain: { ...deps, eventStore: store } };
 };
 
@@ -41,7 +41,7 @@ describe('user erasure', () => {
       const result = await eraseUser(deps, erase(userId), freshOptions());
 
       expect(result).toEqual({ id: userId, revision: 1n, position: expect.any(BigInt) });
-      expect(await emailHolder(store, email)).toBeNull();
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBeNull();
       expect((await keys.store.getMany([userId])).get(userId)).toBeNull();
       const stored = await everythingStored(store);
       expect(stored).toContain('UserErased');
@@ -80,7 +80,7 @@ describe('user erasure', () => {
       await eraseUser(deps, erase(userId), freshOptions());
       const newcomer = randomUUID();
       await handleUserCommand(deps, register(newcomer, email), freshOptions());
-      expect(await emailHolder(deps.eventStore, email)).toBe(newcomer);
+      expect(await emailHolder({ eventStore: deps.eventStore, reservationStreamOf }, email)).toBe(newcomer);
     });
 
     it('is idempotent: erasing again appends nothing and answers the same revision', async () => {
@@ -110,12 +110,12 @@ describe('user erasure', () => {
       await handleUserCommand(deps, register(userId, email), freshOptions());
       failReservations = true;
       expect(await codeOf(eraseUser(deps, erase(userId), freshOptions()))).toBe('STORE_UNAVAILABLE');
-      expect(await emailHolder(store, email)).toBe(userId);
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBe(userId);
       expect((await keys.store.getMany([userId])).get(userId)).not.toBeNull();
 
       failReservations = false;
       await eraseUser(deps, erase(userId), freshOptions());
-      expect(await emailHolder(store, email)).toBeNull();
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBeNull();
       expect((await keys.store.getMany([userId])).get(userId)).toBeNull();
     });
 
@@ -133,7 +133,7 @@ describe('user erasure', () => {
       expect(await codeOf(eraseUser(deps, erase(userId), freshOptions()))).toBe('STORE_UNAVAILABLE');
       failDestroy = false;
       await eraseUser(deps, erase(userId), freshOptions());
-      expect(await emailHolder(store, email)).toBeNull();
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBeNull();
       expect((await keys.store.getMany([userId])).get(userId)).toBeNull();
     });
   });
@@ -153,7 +153,7 @@ describe('user erasure', () => {
       );
       await handleUserCommand(plain, register(userId, freshEmail()), freshOptions());
       expect(await codeOf(handleUserCommand(deps, changeEmail(userId, newEmail), freshOptions()))).toBe('USER_ERASED');
-      expect(await emailHolder(store, newEmail)).toBeNull();
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, newEmail)).toBeNull();
     });
   });
 
@@ -161,14 +161,14 @@ describe('user erasure', () => {
     it('answers the current view and the full decrypted history with times and actors', async () => {
       const { deps, keys, store } = setup();
       const [userId, email] = [randomUUID(), freshEmail()];
-      await handleUserCommand(deps, register(userId, email, 'Ada Lovelace'), freshOptions({ actor: 'https://issuer.example|ada' }));
-      await handleUserCommand(deps, suspend(userId, 'asked for a break'), freshOptions({ actor: 'https://issuer.example|admin' }));
+      await handleUserCommand(deps, register(userId, email, 'Ada Lovelace'), freshOptions({ actor: { issuer: 'https://issuer.example', subject: 'ada' } }));
+      await handleUserCommand(deps, suspend(userId, 'asked for a break'), freshOptions({ actor: { issuer: 'https://issuer.example', subject: 'admin' } }));
       const document = await exportUser({ eventStore: store, keys }, userId, now);
       expect(document.current).toEqual({ status: 'suspended', email, emailVerified: false, displayName: 'Ada Lovelace', registeredAt: now.toISOString() });
       expect(document.erased).toBe(false);
       expect(document.history.map((item) => [item.type, item.occurredAt, item.metadata['actor']])).toEqual([
-        ['UserRegistered', now.toISOString(), 'https://issuer.example|ada'],
-        ['UserSuspended', now.toISOString(), 'https://issuer.example|admin'],
+        ['UserRegistered', now.toISOString(), { issuer: 'https://issuer.example', subject: 'ada' }],
+        ['UserSuspended', now.toISOString(), { issuer: 'https://issuer.example', subject: 'admin' }],
       ]);
       expect(document.history[1]?.data['reason']).toBe('asked for a break');
     });

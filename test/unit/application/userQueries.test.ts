@@ -4,15 +4,13 @@ import { createMemoryEventStore } from '#adapters/memory/memoryEventStore';
 import { createMemoryReadModels } from '#adapters/memory/memoryReadModels';
 import { handleUserCommand } from '#application/handleUserCommand';
 import { userBatchProjection } from '#application/userProjection';
-import { memoryUserKeys } from '#test/support/memoryUserKeys';
 import { getUser, listUsers, type QueryDeps } from '#application/userQueries';
 import { isChronicleError, isUnavailableError, UnavailableError } from '#domain/errors';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
-import { freshEmail, freshOptions, register, suspend } from './commandFixtures.ts';
+import { freshEmail, freshOptions, register, reservationStreamOf, suspend, keys } from './commandFixtures.ts';
 
 /** Plays the projector: applies everything after the checkpoint. */
-const keys = memoryUserKeys();
 const project = async (store: EventStore, readModels: ReadModels): Promise<void> => {
   const checkpoint = await readModels.getCheckpoint();
   const events = await store.readAll({ fromPosition: (checkpoint ?? 0n) + 1n, streamPrefixes: ['user-'] });
@@ -25,7 +23,7 @@ const setup = (consistencyWaitMs = 200) => {
   const store = createMemoryEventStore();
   const readModels = createMemoryReadModels();
   const deps: QueryDeps = { readModels, consistencyWaitMs, pollIntervalMs: 5 };
-  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore: store, keys, maxAttempts: 3 }, command, freshOptions());
+  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore: store, reservationStreamOf, keys, maxAttempts: 3 }, command, freshOptions());
   return { store, readModels, deps, run };
 };
 
