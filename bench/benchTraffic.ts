@@ -34,7 +34,15 @@ export interface TrafficShape {
   readonly registrationShare?: number;
 }
 
-export function* wireTraffic(count: number, seed: number, shape: TrafficShape = {}): Generator<WireEvent> {
+/**
+ * Seals an event's personal fields as the command side does (answers the stored `data` object's
+ * JSON text); omitted, the traffic is plaintext, as written before encryption.
+ */
+export type SealTraffic = (userId: string, type: string, data: Record<string, string | boolean>) => string;
+
+export function* wireTraffic(count: number, seed: number, seal?: SealTraffic, shape: TrafficShape = {}): Generator<WireEvent> {
+  const dataOf = (userId: string, type: string, data: Record<string, string | boolean>, plaintext: string): string =>
+    seal === undefined ? plaintext : seal(userId, type, data);
   const registrationShare = shape.registrationShare ?? 0.55;
   // The other kinds keep their proportions of what is left.
   const scale = (1 - registrationShare) / 0.45;
@@ -65,7 +73,12 @@ export function* wireTraffic(count: number, seed: number, shape: TrafficShape = 
         type: 'UserRegistered',
         revision: 0n,
         position,
-        data: `{"userId":"${userId}","email":"${user.email}","displayName":"User ${i}","registeredAt":"${at}"}`,
+        data: dataOf(
+          userId,
+          'UserRegistered',
+          { userId, email: user.email, displayName: `User ${i}`, registeredAt: at },
+          `{"userId":"${userId}","email":"${user.email}","displayName":"User ${i}","registeredAt":"${at}"}`,
+        ),
         metadata: metadata(1),
         recordedAt: clock,
       };
@@ -81,15 +94,41 @@ export function* wireTraffic(count: number, seed: number, shape: TrafficShape = 
       user.email = `c${i}@example.com`;
       user.verified = false;
       // One in five stored as v1 (no `verified`): the upcaster runs on those.
-      yield random() < 0.2
+      // Sealed traffic is written at the current version only (encryption came after v2).
+      yield random() < 0.2 && seal === undefined
         ? { ...base, type: 'EmailChanged', data: `{"userId":"${user.userId}","email":"${user.email}","changedAt":"${at}"}`, metadata: metadata(1) }
-        : { ...base, type: 'EmailChanged', data: `{"userId":"${user.userId}","email":"${user.email}","changedAt":"${at}","verified":false}`, metadata: metadata(2) };
+        : {
+            ...base,
+            type: 'EmailChanged',
+            data: dataOf(
+              user.userId,
+              'EmailChanged',
+              { userId: user.userId, email: user.email, changedAt: at, verified: false },
+              `{"userId":"${user.userId}","email":"${user.email}","changedAt":"${at}","verified":false}`,
+            ),
+            metadata: metadata(2),
+          };
     } else if (roll < registrationShare + 0.3 * scale && !user.verified) {
       user.verified = true;
-      yield { ...base, type: 'EmailVerified', data: `{"userId":"${user.userId}","email":"${user.email}","verifiedAt":"${at}"}`, metadata: metadata(1) };
+      yield {
+        ...base,
+        type: 'EmailVerified',
+        data: dataOf(user.userId, 'EmailVerified', { userId: user.userId, email: user.email, verifiedAt: at }, `{"userId":"${user.userId}","email":"${user.email}","verifiedAt":"${at}"}`),
+        metadata: metadata(1),
+      };
     } else {
       user.suspended = true;
-      yield { ...base, type: 'UserSuspended', data: `{"userId":"${user.userId}","reason":"terms of service","suspendedAt":"${at}"}`, metadata: metadata(1) };
+      yield {
+        ...base,
+        type: 'UserSuspended',
+        data: dataOf(
+          user.userId,
+          'UserSuspended',
+          { userId: user.userId, reason: 'terms of service', suspendedAt: at },
+          `{"userId":"${user.userId}","reason":"terms of service","suspendedAt":"${at}"}`,
+        ),
+        metadata: metadata(1),
+      };
     }
   }
 }

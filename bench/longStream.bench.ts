@@ -12,6 +12,7 @@ import { loadUserStream } from '#application/userStream';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore, NewEvent } from '#ports/eventStore';
 import { startEsdbEmulator } from '#test/support/esdb-emulator/index';
+import { memoryUserKeys } from '#test/support/memoryUserKeys';
 
 /**
  * npm run bench:long-stream [-- --events N] [--samples N]
@@ -71,7 +72,8 @@ const seedLongStream = async (eventStore: EventStore, count: number): Promise<{ 
 
 const measure = async (eventStore: EventStore, count: number) => {
   const { userId, middle } = await seedLongStream(eventStore, count);
-  const deps = { eventStore, reservationStreamOf: createReservationStreamNaming('bench-email-reservation-key-0123456789'), maxAttempts: 3 };
+  const streamDeps = { eventStore, keys: memoryUserKeys() };
+  const deps = { ...streamDeps, reservationStreamOf: createReservationStreamNaming('bench-email-reservation-key-0123456789'), maxAttempts: 3 };
   // Alternate so every command decides and appends one event (the stream ends suspended or active by parity).
   const suspendedAtEnd = (count - 1) % 2 === 1;
   const command = (i: number) =>
@@ -81,12 +83,12 @@ const measure = async (eventStore: EventStore, count: number) => {
   return {
     events: count,
     readWholeStreamMs: await timed(SAMPLES, () => eventStore.readStream(userStreamId(userId))),
-    loadAndFoldMs: await timed(SAMPLES, () => loadUserStream(eventStore, userId)),
+    loadAndFoldMs: await timed(SAMPLES, () => loadUserStream(streamDeps, userId)),
     commandMs: await timed(SAMPLES, (i) => handleUserCommand(deps, command(i), { commandId: randomUUID(), correlationId: 'bench' })),
-    atLastRevisionMs: await timed(SAMPLES, () => getUserAsOf({ eventStore }, userId, { atRevision: BigInt(count - 1) })),
-    asOfMiddleMs: await timed(SAMPLES, () => getUserAsOf({ eventStore }, userId, { asOf: middle })),
-    atRevision10Ms: await timed(SAMPLES, () => getUserAsOf({ eventStore }, userId, { atRevision: 10n })),
-    historyPageFromMiddleMs: await timed(SAMPLES, () => getUserHistory({ eventStore }, userId, { limit: 100, from: middle })),
+    atLastRevisionMs: await timed(SAMPLES, () => getUserAsOf(streamDeps, userId, { atRevision: BigInt(count - 1) })),
+    asOfMiddleMs: await timed(SAMPLES, () => getUserAsOf(streamDeps, userId, { asOf: middle })),
+    atRevision10Ms: await timed(SAMPLES, () => getUserAsOf(streamDeps, userId, { atRevision: 10n })),
+    historyPageFromMiddleMs: await timed(SAMPLES, () => getUserHistory(streamDeps, userId, { limit: 100, from: middle })),
   };
 };
 

@@ -122,7 +122,7 @@ const seedEventsFile = (file: string, events: number): void => {
   const db = openSqliteDatabase(file);
   migrateEventsSchema(db);
   const insert = db.prepare('INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-  const rows = wireTraffic(events, SEED, SHAPE);
+  const rows = wireTraffic(events, SEED, undefined, SHAPE);
   const insertMany = db.transaction((max: number) => {
     for (let n = 0; n < max; n++) {
       const next = rows.next();
@@ -139,11 +139,11 @@ const seedEventsFile = (file: string, events: number): void => {
 const finalWrites = (events: number, version: number, batchUsers: number): string[][][] => {
   const keys = readModelKeys(version);
   const users = new Map<string, Omit<UserView, 'revision' | 'position'> & { revision: bigint; position: bigint }>();
-  for (const wire of wireTraffic(events, SEED, SHAPE)) {
+  for (const wire of wireTraffic(events, SEED, undefined, SHAPE)) {
     const projected = projectStoredEvent(decodeWireEvent(wire));
     for (const change of projected.changes) {
       if (change.type === 'userCreated') users.set(change.user.id, { ...change.user, revision: projected.revision, position: projected.position });
-      else {
+      else if (change.type === 'userPatched') {
         const user = users.get(change.userId);
         if (user !== undefined) users.set(change.userId, { ...user, ...Object.fromEntries(Object.entries(change.fields).filter(([, v]) => v !== undefined)), revision: projected.revision, position: projected.position });
       }

@@ -6,7 +6,7 @@ import { httpHandler } from '#http/httpHandler';
 import { jsonResponse } from '#http/jsonResponse';
 import { getUserQuery, userPath } from '#http/userSchemas';
 import { staleHeader, userViewBody } from '#http/userViewBody';
-import { getEventStore, getQueryDeps, httpStackDeps } from '#wiring';
+import { getQueryDeps, getUserStreamDeps, httpStackDeps } from '#wiring';
 
 /**
  * GET /users/{id} — the owner or an admin; honours X-Consistency-Token or ?consistentWith= (read-your-writes, bounded).
@@ -19,7 +19,7 @@ export const handler = httpHandler(
     const { asOf, atRevision } = request.query;
     if (asOf !== undefined || atRevision !== undefined) {
       const point = asOf === undefined ? { atRevision: atRevision ?? 0n } : { asOf };
-      const past = await getUserAsOf({ eventStore: await getEventStore() }, request.path.id, point);
+      const past = await getUserAsOf(await getUserStreamDeps(), request.path.id, point);
       return jsonResponse(200, { ...userViewBody(past.user), asOf: past.asOf.toISOString() }, { etag: formatEtag(past.user.revision) });
     }
     const consistentWith = consistencyTokenOf(request.consistencyTokens, request);

@@ -45,5 +45,6 @@ export const createActiveReadModelReader = (
     getCheckpoint: async () => (await active()).getCheckpoint(),
     getHeldStream: async (streamId) => (await active()).getHeldStream(streamId),
     listHeldStreams: async (limit) => (await active()).listHeldStreams(limit),
+    isUserErased: async (userId) => (await active()).isUserErased(userId),
   };
 };

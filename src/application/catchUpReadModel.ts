@@ -5,10 +5,14 @@ import { projectStoredEvent } from './userProjection.ts';
 
 export const USER_STREAM_PREFIXES = ['user-'] as const;
 
+/** Per page: fetches what projecting it needs (its users' data keys) and answers the projection of one event. */
+export type PreparePage = (events: readonly StoredEvent[]) => Promise<(event: StoredEvent) => ProjectedEvent>;
+
 export interface CatchUpDeps {
   readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition'>;
   readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint'>;
-  readonly project?: (event: StoredEvent) => ProjectedEvent;
+  /** Default: projectStoredEvent without keys (a sealed event is then poison). */
+  readonly prepareBatch?: PreparePage;
 }
 
 export interface CatchUpProgress {
@@ -87,7 +91,7 @@ const applyFolded = async (readModels: ReadModelWriter, projected: readonly Proj
  * projected while the current one is written.
  */
 export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOptions = {}): Promise<CatchUpProgress> => {
-  const project = deps.project ?? projectStoredEvent;
+  const prepare: PreparePage = deps.prepareBatch ?? (async () => (event) => projectStoredEvent(event));
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const target = options.until ?? (await deps.eventStore.headPosition());
   let position = await deps.readModels.getCheckpoint();
@@ -116,6 +120,7 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
     const page = await read(from);
     if (page.length === 0) break;
     const last = page.at(-1)?.position ?? 0n;
+    const project = await prepare(page);
     for (const event of page) {
       if (event.position > target) break;
       progress.events++;

@@ -1,11 +1,13 @@
 import { RuleViolatedError } from '#domain/errors';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModelRegistry, ReadModelVersionRecord } from '#ports/readModels';
-import { catchUpReadModel, USER_STREAM_PREFIXES, type CatchUpOptions, type CatchUpProgress } from './catchUpReadModel.ts';
+import { catchUpReadModel, USER_STREAM_PREFIXES, type CatchUpOptions, type CatchUpProgress, type PreparePage } from './catchUpReadModel.ts';
 
 export interface VersionDeps {
   readonly registry: ReadModelRegistry;
   readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition'>;
+  /** How a page of the log is projected (with its users' data keys); see catchUpReadModel. */
+  readonly prepareBatch?: PreparePage;
 }
 
 /** Events are counted up to this bound when measuring lag; beyond it, "more than". */
@@ -126,7 +128,10 @@ export const rebuildReadModelVersion = async (deps: VersionDeps, version: number
   const resumed = !created && (await readModels.getCheckpoint()) !== null;
   // A building version is read by nobody: large segments fold more of each stream per write.
   const segmentSize = record.state === 'building' ? (options.segmentSize ?? REBUILD_SEGMENT_SIZE) : undefined;
-  const progress = await catchUpReadModel({ eventStore: deps.eventStore, readModels }, { ...options, ...(segmentSize === undefined ? {} : { segmentSize }) });
+  const progress = await catchUpReadModel(
+    { eventStore: deps.eventStore, readModels, ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }) },
+    { ...options, ...(segmentSize === undefined ? {} : { segmentSize }) },
+  );
   if (options.signal?.aborted === true) return { ...progress, fresh: !resumed, state: record.state };
   if (record.state === 'building') await deps.registry.setVersionState(version, 'live');
   return { ...progress, fresh: !resumed, state: record.state === 'building' ? 'live' : record.state };

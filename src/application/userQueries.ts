@@ -1,4 +1,5 @@
 import { isUnavailableError, NotFoundError } from '#domain/errors';
+import { userErasedError } from '#domain/userCommands';
 import type { UserStatus } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { ReadModelReader, UserPage, UserView } from '#ports/readModels';
@@ -45,6 +46,7 @@ export const getUser = async (deps: QueryDeps, userId: string, options: Consiste
   );
   // A stream held behind a parked event is missing its later events, whatever the checkpoint says.
   const behind = stale || value.held;
+  if (value.user === null && (await withReadRetry(deps, () => deps.readModels.isUserErased(userId)))) throw userErasedError(userId);
   if (value.user === null) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, behind ? { userId, stale: true } : { userId });
   return { user: value.user, stale: behind };
 };

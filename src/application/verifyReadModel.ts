@@ -3,7 +3,7 @@ import type { EventStore } from '#ports/eventStore';
 import type { ReadModelReader, UserView } from '#ports/readModels';
 import { USER_STREAM_PREFIXES } from './catchUpReadModel.ts';
 import { viewOfState } from './getUserAsOf.ts';
-import { decodeStoredUserEvent } from './userStream.ts';
+import { loadUserStream, type UserStreamDeps } from './userStream.ts';
 
 export interface Difference {
   readonly userId: string;
@@ -60,7 +60,7 @@ const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: num
  * to the revision the read model holds; a read model behind its own checkpoint is a difference.
  */
 export const verifyReadModel = async (
-  deps: { readonly eventStore: Pick<EventStore, 'readAll' | 'readStream'>; readonly readModels: ReadModelReader },
+  deps: UserStreamDeps & { readonly readModels: ReadModelReader },
   options: VerifyOptions = {},
 ): Promise<VerifyResult> => {
   const checkpoint = await deps.readModels.getCheckpoint();
@@ -69,12 +69,14 @@ export const verifyReadModel = async (
   let checked = 0;
 
   const verifyUser = async (userId: string): Promise<void> => {
-    const [stored, actual] = await Promise.all([deps.eventStore.readStream(`user-${userId}`), deps.readModels.getUser(userId)]);
+    const [stream, actual] = await Promise.all([loadUserStream(deps, userId), deps.readModels.getUser(userId)]);
     let state = initialUserState();
     let expected: UserView | null = null;
     let expectedAtCheckpoint: UserView | null = null;
-    for (const event of stored) {
-      state = evolveUser(state, decodeStoredUserEvent(event));
+    for (const [i, event] of stream.stored.entries()) {
+      const decoded = stream.decoded[i];
+      // A shredded event: the user is erased, and the read models forget it entirely.
+      state = decoded === undefined || decoded.shredded ? { status: 'erased', userId } : evolveUser(state, decoded.event);
       const view = viewOfState(state, event.revision, event.position);
       if (checkpoint !== null && event.position <= checkpoint) expectedAtCheckpoint = view;
       // The fold up to the revision the read model holds (or, without one, up to its checkpoint).

@@ -25,6 +25,12 @@ const refuseHiddenCharacters = (raw: string, path: string): void => {
     ]);
 };
 
+// Latin letters beside Cyrillic or Greek ones in one label: the classic look-alike spoof
+// (`pаypal` with a Cyrillic а). Browsers refuse such IDN labels for the same reason.
+const LATIN = /\p{Script=Latin}/u;
+const LOOKALIKE_SCRIPTS = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/u;
+const mixesLookalikeScripts = (label: string): boolean => LATIN.test(label) && LOOKALIKE_SCRIPTS.test(label);
+
 const invalidEmail = (path: string): ValidationError =>
   new ValidationError(`${path} is not a valid email address`, [{ path, message: 'must be an email address' }]);
 
@@ -50,11 +56,14 @@ const asciiDomain = (domain: string, path: string): string => {
  */
 export const normalizeEmail = (raw: string, path = 'email'): string => {
   refuseHiddenCharacters(raw, path);
-  const email = raw.normalize('NFKC').trim().toLowerCase();
+  // IDNA reads the ideographic and halfwidth full stops as label dots too (UTS #46).
+  const email = raw.normalize('NFKC').replace(/[\u3002\uff0e\uff61]/g, '.').trim().toLowerCase();
   if (email.length === 0) throw new ValidationError(`${path} is required`, [{ path, message: 'must not be empty' }]);
   if (email.length > EMAIL_MAX_LENGTH)
     throw new ValidationError(`${path} is too long`, [{ path, message: `must be at most ${EMAIL_MAX_LENGTH} characters` }]);
   if (!EMAIL_PATTERN.test(email)) throw invalidEmail(path);
+  if (email.split(/[@.]/).some(mixesLookalikeScripts))
+    throw new ValidationError(`${path} mixes look-alike scripts`, [{ path, message: 'must not mix Latin with Cyrillic, Greek or Armenian letters in one part' }]);
   const at = email.lastIndexOf('@');
   const canonical = `${email.slice(0, at)}@${asciiDomain(email.slice(at + 1), path)}`;
   if (canonical.length > EMAIL_MAX_LENGTH)

@@ -10,6 +10,8 @@ export const ROUTES: readonly string[] = [
   'GET /users',
   'GET /users/{id}',
   'GET /users/{id}/events',
+  'DELETE /users/{id}',
+  'GET /users/{id}/export',
   'POST /users/{id}/email',
   'POST /users/{id}/email/verification',
   'POST /users/{id}/suspension',
@@ -17,7 +19,8 @@ export const ROUTES: readonly string[] = [
   'GET /health',
 ];
 
-const patternOf = (path: string): RegExp => new RegExp(`^${path.replace(/\{[^/}]+\}/g, '[^/]+')}/?$`);
+// Exact: a trailing slash is another path, as API Gateway routes it.
+const patternOf = (path: string): RegExp => new RegExp(`^${path.replace(/\{[^/}]+\}/g, '[^/]+')}$`);
 
 const TABLE = ROUTES.map((route) => {
   const [method = '', path = ''] = route.split(' ');

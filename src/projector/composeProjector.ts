@@ -1,3 +1,4 @@
+import { userBatchProjection } from '#application/userProjection';
 import type { Config } from '#config';
 import type { Logger } from '#logging/jsonLogger';
 import type { ReadModels } from '#ports/readModels';
@@ -26,6 +27,7 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
     source: adapters.source,
     readModels: writer,
     eventStore: adapters.eventStore,
+    prepareBatch: userBatchProjection(adapters.keys),
     settings: {
       ...config.projector,
       maxRetryCount: config.projector.subscription.maxRetryCount,
@@ -34,7 +36,12 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
     logger,
     versions: {
       prepare: async (signal) =>
-        supersede((await prepareReadModelVersion({ registry: adapters.registry, eventStore: adapters.eventStore, version: config.readModelVersion, logger }, signal)) === 'superseded'),
+        supersede(
+          (await prepareReadModelVersion(
+            { registry: adapters.registry, eventStore: adapters.eventStore, version: config.readModelVersion, logger, prepareBatch: userBatchProjection(adapters.keys) },
+            signal,
+          )) === 'superseded',
+        ),
       startKeeper: () =>
         startReadModelVersionKeeper({
           registry: adapters.registry,
@@ -44,6 +51,7 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
           settings: config.projector.versions,
           metricsRegistry: metrics.registry,
           onSuperseded: supersede,
+          prepareBatch: userBatchProjection(adapters.keys),
         }),
     },
     metrics,

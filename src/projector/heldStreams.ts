@@ -14,7 +14,8 @@ export interface HeldStreamsDeps {
   readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getHeldStream' | 'listHeldStreams' | 'getAppliedRevision'>;
   /** Where the held events are read back from on release; without it a hold is only released by hand. */
   readonly eventStore?: Pick<EventStore, 'readStream'>;
-  readonly project: (event: StoredEvent) => ProjectedEvent;
+  /** Per page read back: its users' data keys, then the projection of each event. */
+  readonly prepareBatch: (events: readonly StoredEvent[]) => Promise<(event: StoredEvent) => ProjectedEvent>;
   readonly logger: Logger;
   readonly registry?: Registry;
 }
@@ -60,10 +61,11 @@ export const createHeldStreams = (deps: HeldStreamsDeps): HeldStreams => {
       const applied = await readModels.getAppliedRevision(streamId);
       const page = await eventStore.readStream(streamId, { fromRevision: applied === null ? 0n : applied + 1n, maxCount: RELEASE_PAGE_SIZE });
       if (page.length === 0) return null;
+      const project = await deps.prepareBatch(page);
       const projected: ProjectedEvent[] = [];
       for (const event of page) {
         try {
-          projected.push(deps.project(event));
+          projected.push(project(event));
         } catch (error) {
           if (projected.length > 0) await readModels.applyBatch(projected, null);
           return { failedAt: event.revision, reason: error instanceof Error ? error.message : String(error) };

@@ -1,4 +1,4 @@
-import { closeEventStoreDBClient, createEventStoreDBClient } from '#adapters/eventstoredb/eventStoreDBClient';
+import { closeEventStoreDBClient, createEventStoreDBClient, type EventStoreDBClient } from '#adapters/eventstoredb/eventStoreDBClient';
 import { createEventStoreDBEventSource } from '#adapters/eventstoredb/eventStoreDBEventSource';
 import { createEventStoreDBEventStore } from '#adapters/eventstoredb/eventStoreDBEventStore';
 import { createEventStoreDBParkedEvents } from '#adapters/eventstoredb/eventStoreDBParkedEvents';
@@ -11,12 +11,17 @@ import { createSqliteReadModelRegistry } from '#adapters/sqlite/sqliteReadModelR
 import type { Config } from '#config';
 import type { EventSource, ParkedEvents } from '#ports/eventSource';
 import type { EventStore } from '#ports/eventStore';
+import type { DataKeyStore } from '#ports/dataKeys';
 import type { ReadModelRegistry, ReadModels } from '#ports/readModels';
 import type { Logger } from '#logging/jsonLogger';
+import type { UserKeys } from '#application/userKeys';
+import { openDataKeyStore, userKeysFor } from '../dataKeysWiring.ts';
 import { subscriptionGroupFor } from './readModelVersionKeeper.ts';
 
 export interface ProjectorAdapters {
   readonly eventStore: EventStore;
+  /** The users' data keys, to open the personal fields of the events it projects. */
+  readonly keys: UserKeys;
   readonly source: EventSource;
   readonly parked: ParkedEvents;
   /** Every read-model version and which one is active. */
@@ -31,6 +36,8 @@ export interface LogSide {
   readonly eventStore: EventStore;
   readonly source: EventSource;
   readonly parked: ParkedEvents;
+  /** The EventStoreDB client, when the log is there (the key store shares it). */
+  readonly esdbClient: EventStoreDBClient | null;
   close(): Promise<void>;
 }
 
@@ -47,6 +54,7 @@ export const openLogSide = (config: Config): LogSide => {
       eventStore: createEventStoreDBEventStore(client),
       source: createEventStoreDBEventSource(client, { ...projector.subscription, groupName, streamPrefixes: USER_STREAMS }),
       parked: createEventStoreDBParkedEvents(client, { groupName }),
+      esdbClient: client,
       close: () => closeEventStoreDBClient(client),
     };
   }
@@ -62,6 +70,7 @@ export const openLogSide = (config: Config): LogSide => {
     eventStore,
     source,
     parked,
+    esdbClient: null,
     close: async () => {
       await source.close();
       await parked.close();
@@ -80,9 +89,17 @@ export const openReadModelRegistry = async (config: Config, logger: Logger): Pro
 export const openProjectorAdapters = async (config: Config, logger: Logger): Promise<ProjectorAdapters> => {
   const log = openLogSide(config);
   let registry: ReadModelRegistry;
+  let keyStore: DataKeyStore;
+  try {
+    keyStore = await openDataKeyStore(config.dataKeys, log.esdbClient);
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
   try {
     registry = await openReadModelRegistry(config, logger);
   } catch (error) {
+    await keyStore.close();
     await log.close();
     throw error;
   }
@@ -91,9 +108,11 @@ export const openProjectorAdapters = async (config: Config, logger: Logger): Pro
     ...log,
     registry,
     readModels: registry.readModels(config.readModelVersion),
+    keys: userKeysFor(keyStore, config.dataKeys),
     close: () =>
       (closed ??= (async () => {
         await registry.close().catch((error: unknown) => logger.warn('closing the read models failed', { error }));
+        await keyStore.close().catch((error: unknown) => logger.warn('closing the key store failed', { error }));
         await log.close().catch((error: unknown) => logger.warn('closing the event log failed', { error }));
       })()),
   };

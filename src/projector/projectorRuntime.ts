@@ -6,7 +6,7 @@ import { Counter } from 'prom-client';
 import { projectStoredEvent } from '#application/userProjection';
 import { createHeldStreams } from './heldStreams.ts';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
-import { createBatchProcessor } from './batchProcessor.ts';
+import { createBatchProcessor, type PrepareBatch } from './batchProcessor.ts';
 import { createBatcher, type Batcher } from './batcher.ts';
 import type { Logger } from '#logging/jsonLogger';
 import type { ProjectorMetrics } from './projectorMetrics.ts';
@@ -38,6 +38,7 @@ export interface ProjectorRuntimeDeps {
   readonly logger: Logger;
   readonly settings: ProjectorRuntimeSettings;
   readonly project?: (event: StoredEvent) => ProjectedEvent;
+  readonly prepareBatch?: PrepareBatch;
   readonly isTransient?: (error: unknown) => boolean;
 }
 
@@ -76,11 +77,12 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
     retry: settings.retry,
     maxRetryCount: settings.maxRetryCount,
     ...(deps.project === undefined ? {} : { project: deps.project }),
+    ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }),
     ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),
     held: createHeldStreams({
       readModels,
       ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
-      project: deps.project ?? projectStoredEvent,
+      prepareBatch: deps.prepareBatch ?? (async () => deps.project ?? ((event) => projectStoredEvent(event))),
       logger,
       registry: metrics.registry,
     }),

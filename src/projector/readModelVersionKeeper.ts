@@ -1,4 +1,4 @@
-import { catchUpReadModel } from '#application/catchUpReadModel';
+import { catchUpReadModel, type PreparePage } from '#application/catchUpReadModel';
 import { eventsBehind, REBUILD_SEGMENT_SIZE } from '#application/readModelVersions';
 import { isChronicleError } from '#domain/errors';
 import type { Logger } from '#logging/jsonLogger';
@@ -29,6 +29,8 @@ export interface VersionKeeperDeps {
   readonly version: number;
   readonly logger: Logger;
   readonly settings: { readonly autoActivate: boolean; readonly activationMaxLag: number; readonly checkIntervalMs: number };
+  /** Projects a page of the log with its users' data keys (userBatchProjection). */
+  readonly prepareBatch?: PreparePage;
   /** The projector's Prometheus registry: the keeper adds its gauges there. */
   readonly metricsRegistry?: Registry;
   /** Told on every check whether this process's own version is superseded (retired, or replaced while dropped). */
@@ -74,7 +76,7 @@ export const prepareReadModelVersion = async (deps: Omit<VersionKeeperDeps, 'set
   const started = Date.now();
   let lastLog = started;
   const progress = await catchUpReadModel(
-    { eventStore: deps.eventStore, readModels: registry.readModels(version) },
+    { eventStore: deps.eventStore, readModels: registry.readModels(version), ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }) },
     {
       onProgress: (p) => {
         if (Date.now() - lastLog < 5_000) return;
@@ -110,7 +112,11 @@ export const startReadModelVersionKeeper = (deps: VersionKeeperDeps): VersionKee
     for (const record of await registry.listVersions()) {
       if (stopped) return;
       if (record.version === version || record.projection !== version || record.state !== 'live') continue;
-      const result = await catchUpReadModel({ eventStore: deps.eventStore, readModels: registry.readModels(record.version) });
+      const result = await catchUpReadModel({
+        eventStore: deps.eventStore,
+        readModels: registry.readModels(record.version),
+        ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }),
+      });
       if (result.events > 0) logger.debug('kept read-model version current', { version: record.version, events: result.events });
     }
   };

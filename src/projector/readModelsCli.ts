@@ -1,5 +1,7 @@
 import { activateReadModelVersion, readModelStatus, rebuildReadModelVersion, type RegistryStatus } from '#application/readModelVersions';
+import { userBatchProjection } from '#application/userProjection';
 import { verifyReadModel } from '#application/verifyReadModel';
+import { openDataKeyStore, userKeysFor } from '../dataKeysWiring.ts';
 import { loadConfig } from '#config';
 import { isChronicleError } from '#domain/errors';
 import { createProgressBar } from './progressBar.ts';
@@ -49,11 +51,18 @@ const main = async (args: readonly string[]): Promise<number> => {
   const version = command === 'status' ? 0 : versionArg(versionText);
 
   const log = openLogSide(config);
-  const registry = await openReadModelRegistry(config, logger).catch(async (error: unknown) => {
+  const keyStore = await openDataKeyStore(config.dataKeys, log.esdbClient).catch(async (error: unknown) => {
     await log.close();
     throw error;
   });
-  const deps = { registry, eventStore: log.eventStore };
+  const registry = await openReadModelRegistry(config, logger).catch(async (error: unknown) => {
+    await keyStore.close();
+    await log.close();
+    throw error;
+  });
+  // Registrations and email changes carry sealed personal fields: projecting them needs the users' keys.
+  const keys = userKeysFor(keyStore, config.dataKeys);
+  const deps = { registry, eventStore: log.eventStore, prepareBatch: userBatchProjection(keys) };
   try {
     switch (command) {
       case 'status': {
@@ -103,7 +112,7 @@ const main = async (args: readonly string[]): Promise<number> => {
         if (sample !== undefined && !(Number.isInteger(sample) && sample > 0)) throw new UsageError('--sample must be a whole number above 0');
         const bar = createProgressBar(`verifying v${version}`);
         const result = await verifyReadModel(
-          { eventStore: log.eventStore, readModels: registry.readModels(version) },
+          { eventStore: log.eventStore, keys, readModels: registry.readModels(version) },
           { ...(sample === undefined ? {} : { sample }), onProgress: (checked, total) => bar.update(checked, total) },
         );
         bar.finish();
@@ -119,6 +128,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     }
   } finally {
     await registry.close();
+    await keyStore.close();
     await log.close();
   }
 };

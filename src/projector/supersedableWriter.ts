@@ -1,6 +1,6 @@
 import type { ApplyOutcome, ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
 
-type RuntimeReadModels = ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision' | 'getHeldStream'>;
+type RuntimeReadModels = ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision' | 'getHeldStream' | 'listHeldStreams'>;
 
 export interface SupersedableWriter extends RuntimeReadModels {
   /** From now on, batches are acknowledged without being written (or written again, with false). */
@@ -23,6 +23,7 @@ export const createSupersedableWriter = (inner: RuntimeReadModels): Supersedable
     holdStream: (streamId, revision, reason) => (superseded ? Promise.resolve() : inner.holdStream(streamId, revision, reason)),
     releaseStream: (streamId) => (superseded ? Promise.resolve() : inner.releaseStream(streamId)),
     getHeldStream: (streamId) => inner.getHeldStream(streamId),
+    listHeldStreams: (limit) => inner.listHeldStreams(limit),
     getCheckpoint: () => inner.getCheckpoint(),
     getAppliedRevision: (streamId) => inner.getAppliedRevision(streamId),
     setSuperseded: (value) => void (superseded = value),

@@ -10,6 +10,7 @@ import type { EventStore } from '#ports/eventStore';
 import type { ReadModelRegistry } from '#ports/readModels';
 import { startProductionProjector, type ProductionProjector } from '#test/support/productionProjector';
 import { tempDir } from '#test/support/tempDir';
+import { memoryUserKeys } from '#test/support/memoryUserKeys';
 import { generateUserTraffic } from '#test/support/userTraffic';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -101,7 +102,7 @@ describe('blue/green read models on the embedded default', () => {
     expect(written).toBeGreaterThan(20);
 
     await until('v2 has every event', caughtUp(registry, eventStore, 2));
-    expect(await verifyReadModel({ eventStore, readModels: registry.readModels(2) })).toMatchObject({ differences: [] });
+    expect(await verifyReadModel({ eventStore, keys: memoryUserKeys(), readModels: registry.readModels(2) })).toMatchObject({ differences: [] });
     // Nobody wrote the dropped version back.
     expect(await usersIn(registry, 1)).toBe(0);
     expect(await registry.getVersion(1)).toBeNull();
@@ -122,7 +123,7 @@ describe('blue/green read models on the embedded default', () => {
     await writes.stop();
 
     await until('v3 has every event', caughtUp(registry, eventStore, 3));
-    expect(await verifyReadModel({ eventStore, readModels: registry.readModels(3) })).toMatchObject({ differences: [] });
+    expect(await verifyReadModel({ eventStore, keys: memoryUserKeys(), readModels: registry.readModels(3) })).toMatchObject({ differences: [] });
     expect(fresh.flatMap((task) => task.logs.map((log) => log.message))).toContain('read-model version activated: caught up');
     expect(old.logs.map((log) => log.message)).toContain('own read-model version superseded: acknowledging without writing');
   }, 60_000);

@@ -95,11 +95,11 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
       if (run(() => selectActive.get()) === version) throw versionActive(version);
       const tables = sqliteReadModelTables(version);
       let deleted = 0;
-      for (const table of [tables.users, tables.emailIndex, tables.applied, tables.held, tables.checkpoint]) {
+      for (const table of [tables.users, tables.emailIndex, tables.applied, tables.held, tables.erased, tables.checkpoint]) {
         const exists = run(() => db.prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table));
         if (exists === 0) continue;
         // WITHOUT ROWID tables have no rowid: page by their primary key instead.
-        const key = table === tables.users ? 'id' : table === tables.emailIndex ? 'email' : table === tables.checkpoint ? 'id' : 'stream_id';
+        const key = table === tables.users ? 'id' : table === tables.emailIndex ? 'email' : table === tables.checkpoint ? 'id' : table === tables.erased ? 'user_id' : 'stream_id';
         const deleteBatch = table === tables.checkpoint ? tableRows(table) : db.prepare<[number]>(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} LIMIT ?)`);
         // Short transactions: the projector and the Lambdas keep writing and reading other versions
         // meanwhile. The empty tables stay: a process still holding statements on them (a projector

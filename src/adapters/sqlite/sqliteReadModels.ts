@@ -16,7 +16,7 @@ export interface SqliteReadModelsOptions {
 export const sqliteReadModelTables = (version: number) => {
   if (!Number.isSafeInteger(version) || version < 1) throw new ValidationError(`read-model version must be a positive whole number, got ${version}`);
   const prefix = version === 1 ? 'rm_' : `rm_v${version}_`;
-  return { users: `${prefix}users`, emailIndex: `${prefix}email_index`, applied: `${prefix}applied`, checkpoint: `${prefix}checkpoint`, held: `${prefix}held_streams`, prefix };
+  return { users: `${prefix}users`, emailIndex: `${prefix}email_index`, applied: `${prefix}applied`, checkpoint: `${prefix}checkpoint`, held: `${prefix}held_streams`, erased: `${prefix}erased`, prefix };
 };
 
 const schemaOf = (t: ReturnType<typeof sqliteReadModelTables>): string => `
@@ -35,6 +35,7 @@ const schemaOf = (t: ReturnType<typeof sqliteReadModelTables>): string => `
   CREATE INDEX IF NOT EXISTS ${t.users}_by_status ON ${t.users} (status, order_key);
   CREATE TABLE IF NOT EXISTS ${t.emailIndex} (email TEXT PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ${t.applied} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ${t.erased} (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ${t.checkpoint} (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS ${t.held} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL);
 `;
@@ -95,6 +96,9 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
   const db = openSqliteDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   try {
     db.defaultSafeIntegers(true);
+    // Deleted and overwritten rows are zeroed, not just unlinked: an erased user's email and
+    // name must not survive in free pages (the WAL is truncated after an erasure, below).
+    db.pragma('secure_delete = ON');
     db.exec(schemaOf(t));
   } catch (error) {
     db.close();
@@ -122,6 +126,10 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
   const raiseCheckpoint = db.prepare<[bigint]>(
     `INSERT INTO ${t.checkpoint} (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)`,
   );
+  const deleteUser = db.prepare<[string]>(`DELETE FROM ${t.users} WHERE id = ?`);
+  const dropEmailsOf = db.prepare<[string]>(`DELETE FROM ${t.emailIndex} WHERE user_id = ?`);
+  const markErased = db.prepare<[string]>(`INSERT INTO ${t.erased} (user_id) VALUES (?) ON CONFLICT (user_id) DO NOTHING`);
+  const selectErased = db.prepare<[string], string>(`SELECT user_id FROM ${t.erased} WHERE user_id = ?`).pluck();
   const countByStatus = db.prepare<[string], bigint>(`SELECT COUNT(*) FROM ${t.users} WHERE status = ?`).pluck();
   const pageAll = db.prepare<[string, number], UserRow>(`SELECT * FROM ${t.users} WHERE order_key > ? ORDER BY order_key LIMIT ?`);
   const pageByStatus = db.prepare<[string, string, number], UserRow>(`SELECT * FROM ${t.users} WHERE status = ? AND order_key > ? ORDER BY order_key LIMIT ?`);
@@ -154,6 +162,11 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
         }
         return;
       }
+      case 'userErased':
+        deleteUser.run(change.userId);
+        dropEmailsOf.run(change.userId);
+        markErased.run(change.userId);
+        return;
       default: {
         const unknown: never = change;
         throw new ValidationError(`unknown read-model change ${JSON.stringify(unknown)}`);
@@ -175,7 +188,22 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
       if (checkpoint !== null) raiseCheckpoint.run(checkpoint);
       return outcomes;
     });
-  const applyBatch = (events: readonly ProjectedEvent[], checkpoint: bigint | null): ApplyOutcome[] => applyTransaction.immediate(events, checkpoint);
+  const applyBatch = (events: readonly ProjectedEvent[], checkpoint: bigint | null): ApplyOutcome[] => {
+    const outcomes = applyTransaction.immediate(events, checkpoint);
+    if (events.some((event, i) => outcomes[i] === 'applied' && event.changes.some((change) => change.type === 'userErased'))) truncateWal();
+    return outcomes;
+  };
+
+  // The WAL still holds page images from before an erasure: copy the zeroed pages into the file
+  // and truncate it. A reader in another process can hold the checkpoint back for a moment; if it
+  // still cannot finish, the next erasure (or the next one after restart) truncates it instead.
+  const truncateWal = (): void => {
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: bigint | number }>;
+      if (Number(result?.busy ?? 1) === 0) return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  };
 
   return {
     applyBatch: guarded(applyBatch),
@@ -209,6 +237,8 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
     countUsers: guarded((status: UserStatus): number => Number(countByStatus.get(status) ?? 0n)),
 
     findUserIdByEmail: guarded((email: string): string | null => selectEmail.get(email) ?? null),
+
+    isUserErased: guarded((userId: string): boolean => selectErased.get(userId) !== undefined),
 
     getAppliedRevision: guarded((streamId: string): bigint | null => selectApplied.get(streamId) ?? null),
 

@@ -6,7 +6,7 @@ import { handleUserCommand } from '#application/handleUserCommand';
 import { isChronicleError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
-import { freshEmail, freshOptions, now, reactivate, register, reservationStreamOf, suspend } from './commandFixtures.ts';
+import { freshEmail, freshOptions, now, reactivate, register, reservationStreamOf, suspend, keys } from './commandFixtures.ts';
 
 /** A store whose commit clock a test moves by hand. */
 const steppedStore = () => {
@@ -19,7 +19,7 @@ const steppedStore = () => {
 const userWithEvents = async (count: number) => {
   const { eventStore, at } = steppedStore();
   const userId = randomUUID();
-  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, command, freshOptions());
+  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore, reservationStreamOf, keys, maxAttempts: 3 }, command, freshOptions());
   for (let i = 0; i < count; i++) {
     at(new Date(Date.parse('2026-11-01T00:00:00.000Z') + i * 60_000).toISOString());
     await run(i === 0 ? register(userId, freshEmail()) : i % 2 === 1 ? suspend(userId) : reactivate(userId));
@@ -33,7 +33,7 @@ const allPages = async (eventStore: EventStore, userId: string, query: Parameter
   const pages: HistoryItem[][] = [];
   let cursor: string | undefined;
   do {
-    const page = await getUserHistory({ eventStore }, userId, { ...query, ...(cursor === undefined ? {} : { cursor }) });
+    const page = await getUserHistory({ eventStore, keys }, userId, { ...query, ...(cursor === undefined ? {} : { cursor }) });
     pages.push(page.items);
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
@@ -45,9 +45,9 @@ describe('user history', () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
     const options = freshOptions();
-    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), options);
-    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
-    const { items, nextCursor } = await getUserHistory({ eventStore }, userId);
+    await handleUserCommand({ eventStore, reservationStreamOf, keys, maxAttempts: 3 }, register(userId, freshEmail()), options);
+    await handleUserCommand({ eventStore, reservationStreamOf, keys, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
+    const { items, nextCursor } = await getUserHistory({ eventStore, keys }, userId);
     expect(nextCursor).toBeNull();
     expect(items.map((i) => [i.type, i.revision, i.schemaVersion, i.occurredAt])).toEqual([
       ['UserRegistered', 0n, 1, now.toISOString()],
@@ -62,19 +62,19 @@ describe('user history', () => {
   it('shows a stored v1 event with its stored version and its data upcast', async () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
-    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
+    await handleUserCommand({ eventStore, reservationStreamOf, keys, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
     const metadata = { schemaVersion: 1, $correlationId: 'c', $causationId: 'c', commandId: 'c', occurredAt: now.toISOString() };
     await eventStore.appendToStream(
       userStreamId(userId),
       [{ id: randomUUID(), type: 'EmailChanged', data: { userId, email: 'v1@example.com', changedAt: now.toISOString() }, metadata }],
       { expectedRevision: 0n },
     );
-    const [, changed] = (await getUserHistory({ eventStore }, userId)).items;
+    const [, changed] = (await getUserHistory({ eventStore, keys }, userId)).items;
     expect(changed).toMatchObject({ type: 'EmailChanged', schemaVersion: 1, data: { email: 'v1@example.com', verified: false } });
   });
 
   it('answers USER_NOT_FOUND for an unknown user', async () => {
-    const error = await getUserHistory({ eventStore: createMemoryEventStore() }, randomUUID()).catch((e: unknown) => e);
+    const error = await getUserHistory({ eventStore: createMemoryEventStore(), keys }, randomUUID()).catch((e: unknown) => e);
     expect(isChronicleError(error) && error.code).toBe('USER_NOT_FOUND');
   });
 
@@ -93,7 +93,7 @@ describe('user history', () => {
 
     it('defaults to 100 events a page', async () => {
       const { eventStore, userId } = await userWithEvents(101);
-      const first = await getUserHistory({ eventStore }, userId);
+      const first = await getUserHistory({ eventStore, keys }, userId);
       expect(first.items).toHaveLength(100);
       expect(first.nextCursor).not.toBeNull();
     });
@@ -106,13 +106,13 @@ describe('user history', () => {
 
     it('answers an empty page when nothing was recorded in the range', async () => {
       const { eventStore, userId } = await userWithEvents(3);
-      expect(await getUserHistory({ eventStore }, userId, { from: new Date('2027-01-01T00:00:00Z') })).toEqual({ items: [], nextCursor: null });
-      expect(await getUserHistory({ eventStore }, userId, { to: new Date('2026-10-01T00:00:00Z') })).toEqual({ items: [], nextCursor: null });
+      expect(await getUserHistory({ eventStore, keys }, userId, { from: new Date('2027-01-01T00:00:00Z') })).toEqual({ items: [], nextCursor: null });
+      expect(await getUserHistory({ eventStore, keys }, userId, { to: new Date('2026-10-01T00:00:00Z') })).toEqual({ items: [], nextCursor: null });
     });
 
     it('rejects a cursor it did not give out', async () => {
       const { eventStore, userId } = await userWithEvents(2);
-      const error = await getUserHistory({ eventStore }, userId, { cursor: 'bm90LWEtY3Vyc29y' }).catch((e: unknown) => e);
+      const error = await getUserHistory({ eventStore, keys }, userId, { cursor: 'bm90LWEtY3Vyc29y' }).catch((e: unknown) => e);
       expect(isChronicleError(error) && error.code).toBe('VALIDATION_FAILED');
     });
 
@@ -127,7 +127,7 @@ describe('user history', () => {
           return events;
         },
       };
-      await getUserHistory({ eventStore: counting }, userId, { limit: 10, from: new Date('2026-11-01T02:00:00Z') });
+      await getUserHistory({ eventStore: counting, keys }, userId, { limit: 10, from: new Date('2026-11-01T02:00:00Z') });
       expect(read).toBeLessThanOrEqual(11 + 2 * Math.ceil(Math.log2(300)) + 2);
     });
   });

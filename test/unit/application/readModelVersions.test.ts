@@ -12,6 +12,7 @@ import { verifyReadModel } from '#application/verifyReadModel';
 import { isChronicleError } from '#domain/errors';
 import type { EventStore } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelReader, ReadModels } from '#ports/readModels';
+import { memoryUserKeys } from '#test/support/memoryUserKeys';
 import { generateUserTraffic } from '#test/support/userTraffic';
 
 const seededLog = async (events: number, seed = 7): Promise<EventStore> => {
@@ -131,7 +132,7 @@ describe('catching a read-model version up from the log', () => {
       {
         eventStore,
         readModels: createMemoryReadModels(),
-        project: (event) => {
+        prepareBatch: async () => (event) => {
           if (event.id === victim?.id) throw new Error('poison');
           return projectStoredEvent(event);
         },
@@ -202,14 +203,14 @@ describe('read-model versions', () => {
     const { eventStore, registry, deps } = await setup(300);
     await rebuildReadModelVersion(deps, 1, { projection: 1 });
     const readModels = registry.readModels(1);
-    expect(await verifyReadModel({ eventStore, readModels })).toMatchObject({ differences: [] });
+    expect(await verifyReadModel({ eventStore, keys: memoryUserKeys(), readModels })).toMatchObject({ differences: [] });
     const [victim] = (await readModels.listUsers({ limit: 1 })).items;
     if (victim === undefined) throw new Error('no user');
     // Drift: a write no event explains.
     await readModels.applyBatch([{ streamId: `user-${victim.id}`, revision: victim.revision + 1n, position: 1n, changes: [{ type: 'userPatched', userId: victim.id, fields: { displayName: 'Drifted' } }] }], null);
-    const result = await verifyReadModel({ eventStore, readModels });
+    const result = await verifyReadModel({ eventStore, keys: memoryUserKeys(), readModels });
     expect(result.differences).toContainEqual({ userId: victim.id, field: 'revision', expected: String(victim.revision), actual: String(victim.revision + 1n) });
-    const sampled = await verifyReadModel({ eventStore, readModels }, { sample: 5 });
+    const sampled = await verifyReadModel({ eventStore, keys: memoryUserKeys(), readModels }, { sample: 5 });
     expect(sampled.checked).toBe(5);
   });
 

@@ -20,6 +20,8 @@ describe('email canonical form', () => {
     ['first.last+tag@sub.example.co.uk', 'first.last+tag@sub.example.co.uk'],
   ])('reads %s as %s', (raw, canonical) => expect(normalizeEmail(raw)).toBe(canonical));
 
+  it('accepts an address wholly in another script', () => expect(normalizeEmail('иван@пример.рф')).toBe('иван@xn--e1afmkfd.xn--p1ai'));
+
   it('makes addresses that differ only by Unicode width or IDNA spelling one address', () => {
     expect(normalizeEmail('ＡＤＡ@bücher.example')).toBe(normalizeEmail('ada@XN--BCHER-KVA.example'));
   });
@@ -38,6 +40,8 @@ describe('email canonical form', () => {
     ['a numeric top-level domain', 'ada@10.0.0.1'],
     ['a label starting with a hyphen', 'ada@-example.com'],
     ['two at signs', 'a@b@example.com'],
+    ['a Cyrillic look-alike inside a Latin domain label', 'ada@exаmple.com'],
+    ['a Greek look-alike inside a Latin local part', 'αda@example.com'],
   ])('refuses %s, naming the field', (_name, raw) => expect(refusal(() => normalizeEmail(raw))).toEqual(['email']));
 });
 
