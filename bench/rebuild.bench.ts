@@ -10,14 +10,14 @@ import { createRedisReadModelRegistry } from '#adapters/redis/redisReadModelRegi
 import { orderKeyOf } from '#adapters/shared/userPaging';
 import { openSqliteDatabase } from '#adapters/sqlite/sqliteDatabase';
 import { createSqliteEventStore, migrateEventsSchema } from '#adapters/sqlite/sqliteEventStore';
-import { rebuildReadModelVersion } from '#application/readModelVersions';
+import { REBUILD_SEGMENT_SIZE, rebuildReadModelVersion } from '#application/readModelVersions';
 import { projectStoredEvent } from '#application/userProjection';
 import type { UserView } from '#ports/readModels';
 import { startPrivateRedis } from '#test/support/redis';
 import { decodeWireEvent, wireTraffic } from './benchTraffic.ts';
 
 /**
- * npm run bench:rebuild [-- --quick] [--events N] [--runs N] [--page N]
+ * npm run bench:rebuild [-- --quick] [--events N] [--runs N] [--page N] [--segment N]
  *
  * `read-models rebuild` on its own: 1,000,000 events (--quick: 100,000) of realistic histories
  * (about four events per user: registrations, email changes, verifications, suspensions,
@@ -65,7 +65,7 @@ const deleteKeys = async (pattern: string): Promise<void> => {
 };
 
 // The worker: one measured rebuild in its own process.
-const runWorker = async (events: number, version: number, eventsFile: string, namespace: string, pageSize: number): Promise<RunResult> => {
+const runWorker = async (events: number, version: number, eventsFile: string, namespace: string, pageSize: number, segmentSize: number): Promise<RunResult> => {
   const client = await connectRedis(REDIS_URL);
   const registry = createRedisReadModelRegistry({ client, namespace });
   const eventStore = createSqliteEventStore({ path: eventsFile });
@@ -73,7 +73,7 @@ const runWorker = async (events: number, version: number, eventsFile: string, na
   const redisCpuBefore = await redisCpuSeconds(send);
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
-  const result = await rebuildReadModelVersion({ registry, eventStore }, version, { projection: version, pageSize });
+  const result = await rebuildReadModelVersion({ registry, eventStore }, version, { projection: version, pageSize, segmentSize });
   const seconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const redisCpu = (await redisCpuSeconds(send)) - redisCpuBefore;
@@ -100,11 +100,11 @@ const bundleSelf = async (dir: string): Promise<string> => {
   return outfile;
 };
 
-const spawnWorker = (bundle: string, events: number, eventsFile: string, pageSize: number): Promise<RunResult> =>
+const spawnWorker = (bundle: string, events: number, eventsFile: string, pageSize: number, segmentSize: number): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const version = 900_000 + Math.floor(Math.random() * 99_000);
     const namespace = `rm-bench:${version}:`;
-    const child = spawn(process.execPath, [bundle, '--worker', String(events), String(version), eventsFile, namespace, String(pageSize)], {
+    const child = spawn(process.execPath, [bundle, '--worker', String(events), String(version), eventsFile, namespace, String(pageSize), String(segmentSize)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, REDIS_URL },
     });
@@ -219,6 +219,7 @@ const main = async (): Promise<void> => {
   const events = Number(argValue('--events') ?? (quick ? 100_000 : 1_000_000));
   const runs = Number(argValue('--runs') ?? 3);
   const pageSize = Number(argValue('--page') ?? 5_000);
+  const segmentSize = Number(argValue('--segment') ?? REBUILD_SEGMENT_SIZE);
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'chronicle-rebuild-bench-'));
   const eventsFile = path.join(dir, 'events.sqlite');
@@ -233,7 +234,7 @@ const main = async (): Promise<void> => {
     const rebuilds: RunResult[] = [];
     const baselines: Array<Awaited<ReturnType<typeof rawRespBaseline>>> = [];
     for (let run = 1; run <= runs; run++) {
-      rebuilds.push(await spawnWorker(bundle, events, eventsFile, pageSize));
+      rebuilds.push(await spawnWorker(bundle, events, eventsFile, pageSize, segmentSize));
       const r = rebuilds.at(-1);
       log(`run ${run}/${runs} rebuild: ${r?.eventsPerSecond} events/s in ${r?.seconds.toFixed(2)} s, peak RSS ${r?.peakRssMb} MB, CPU/event Node ${r?.nodeCpuUsPerEvent} µs, Redis ${r?.redisCpuUsPerEvent} µs, ${r?.users} users`);
       baselines.push(await rawRespBaseline(events, 1_000));
@@ -247,6 +248,7 @@ const main = async (): Promise<void> => {
       events,
       runs,
       pageSize,
+      segmentSize,
       eventsPerUser: Math.round((events / (rebuilds[0]?.users ?? events)) * 100) / 100,
       eventsPerSecond,
       peakRssMb: Math.max(...rebuilds.map((r) => r.peakRssMb)),
@@ -265,7 +267,7 @@ const main = async (): Promise<void> => {
       date: new Date().toISOString(),
       node: process.version,
     };
-    const file = quick ? 'rebuild-quick.json' : 'rebuild.json';
+    const file = argValue('--out') ?? (quick ? 'rebuild-quick.json' : 'rebuild.json');
     mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
     writeFileSync(path.join(import.meta.dirname, 'results', file), `${JSON.stringify(result, null, 2)}\n`);
     log(`\n${events} events, median of ${runs}, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} → ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}:`);
@@ -279,8 +281,8 @@ const main = async (): Promise<void> => {
 
 const workerAt = process.argv.indexOf('--worker');
 if (workerAt >= 0) {
-  const [events, version, eventsFile, namespace, pageSize] = process.argv.slice(workerAt + 1);
-  const result = await runWorker(Number(events), Number(version), eventsFile ?? '', namespace ?? '', Number(pageSize));
+  const [events, version, eventsFile, namespace, pageSize, segmentSize] = process.argv.slice(workerAt + 1);
+  const result = await runWorker(Number(events), Number(version), eventsFile ?? '', namespace ?? '', Number(pageSize), Number(segmentSize));
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 } else {
