@@ -9,7 +9,9 @@ import fc from 'fast-check';
  *   replays it (`PROPERTY_SEED=… PROPERTY_PATH=… npx vitest run <file> -t '<name>'`);
  * - `PROPERTY_RUNS_FACTOR` (default 1) scales every property's number of runs, for a long
  *   exploration locally; CI keeps the default, sized so that all properties together stay
- *   within about a minute.
+ *   within about a minute;
+ * - `PROPERTY_NO_SHRINK=1` reports the first failing case as found (properties that wait on
+ *   timers can take long to shrink).
  */
 export interface PropertyRunOptions {
   /** The test's file, for the replay command (`import.meta.url`). */
@@ -45,6 +47,7 @@ export const propertyParameters = <T>(options: PropertyRunOptions): fc.Parameter
     seed,
     numRuns: Math.max(1, Math.round(options.numRuns * factor)),
     ...(path === undefined || path === '' ? {} : { path }),
+    ...(process.env['PROPERTY_NO_SHRINK'] ? { endOnFailure: true } : {}),
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
   };
 };
