@@ -1,11 +1,7 @@
-import { randomInt } from 'node:crypto';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryReadModels } from '#adapters/memory/memoryReadModels';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
-import { createRedisReadModels } from '#adapters/redis/redisReadModels';
-import { createSqliteReadModels } from '#adapters/sqlite/sqliteReadModels';
 import { projectStoredEvent } from '#application/userProjection';
 import type { EventSource, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
@@ -13,8 +9,8 @@ import type { ReadModels } from '#ports/readModels';
 import { createProjector, type Projector } from '#projector/createProjector';
 import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 import { createScriptedEventSource, type ScriptedEventSource } from '#test/support/scriptedEventSource';
-import { tempDir } from '#test/support/tempDir';
 import { checkAsyncProperty } from './propertyRun.ts';
+import { memoryTarget, redisTarget, sqliteTarget, type ReadModelTarget } from './readModelTargets.ts';
 import { readModelSnapshot, validUserLog, type Snapshot, type UserLog } from './userLogArbitrary.ts';
 
 /**
@@ -171,12 +167,7 @@ const plainFold = async (log: UserLog): Promise<Snapshot> => {
   return readModelSnapshot(reference, log);
 };
 
-interface Adapter {
-  readonly readModels: ReadModels;
-  readonly cleanup: () => Promise<void>;
-}
-
-const convergenceProperty = (fresh: () => Promise<Adapter>) =>
+const convergenceProperty = (fresh: () => Promise<ReadModelTarget>) =>
   fc.asyncProperty(
     validUserLog({ maxUsers: 6, maxEvents: 60 }).chain((log) => fc.tuple(fc.constant(log), deliveryArbitrary(log.events.length))),
     async ([log, delivery]) => {
@@ -195,29 +186,13 @@ const NAME = 'converges to a plain fold under duplicates, local reordering, drop
 describe('the projector, for any valid log and any delivery the subscription may make', () => {
   describe('on the memory read models', () => {
     it(NAME, async () => {
-      await checkAsyncProperty(
-        convergenceProperty(async () => ({ readModels: createMemoryReadModels(), cleanup: async () => undefined })),
-        { file: import.meta.url, name: NAME, numRuns: 150 },
-      );
+      await checkAsyncProperty(convergenceProperty(memoryTarget), { file: import.meta.url, name: NAME, numRuns: 150 });
     }, 120_000);
   });
 
   describe('on the SQLite read models', () => {
     it(NAME, async () => {
-      await checkAsyncProperty(
-        convergenceProperty(async () => {
-          const dir = tempDir('chronicle-prop-rm-');
-          const readModels = createSqliteReadModels({ path: path.join(dir.path, 'read-models.sqlite') });
-          return {
-            readModels,
-            cleanup: async () => {
-              await readModels.close();
-              dir.remove();
-            },
-          };
-        }),
-        { file: import.meta.url, name: NAME, numRuns: 60 },
-      );
+      await checkAsyncProperty(convergenceProperty(sqliteTarget), { file: import.meta.url, name: NAME, numRuns: 60 });
     }, 120_000);
   });
 
@@ -234,19 +209,7 @@ describe('the projector, for any valid log and any delivery the subscription may
     it(NAME, async () => {
       shared ??= connectRedis(sharedRedisUrl());
       const client = await shared;
-      await checkAsyncProperty(
-        convergenceProperty(async () => {
-          // A version of its own per run: the shared server never mixes runs or tests.
-          const version = randomInt(1_000_000_000, 2 ** 47);
-          return {
-            readModels: createRedisReadModels({ client, version, ownsClient: false }),
-            cleanup: async () => {
-              for await (const keys of client.scanIterator({ MATCH: `rm:v${version}:*`, COUNT: 1000 })) if (keys.length > 0) await client.unlink(keys);
-            },
-          };
-        }),
-        { file: import.meta.url, name: NAME, numRuns: 60 },
-      );
+      await checkAsyncProperty(convergenceProperty(redisTarget(client)), { file: import.meta.url, name: NAME, numRuns: 60 });
     }, 120_000);
   });
 });
