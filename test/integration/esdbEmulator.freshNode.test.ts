@@ -43,6 +43,11 @@ const collect = async <T>(source: AsyncIterable<T>): Promise<T[]> => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const waitUntil = async (condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition()) && Date.now() < deadline) await sleep(20);
+};
+
 const caught = async (action: () => Promise<unknown>): Promise<unknown> => {
   try {
     await action();
@@ -80,8 +85,9 @@ describe('the EventStoreDB emulator, like a fresh node', () => {
 
   it('writes $statsCollected to $stats-<node> every stats period', async () => {
     const { client } = await start({ statsPeriodMs: 20 });
-    await sleep(150);
-    const stats = (await collect(client.readAll({ fromPosition: START }))).filter((resolved) => resolved.event?.type === '$statsCollected');
+    const statsEvents = async (): Promise<ResolvedEvent[]> => (await collect(client.readAll({ fromPosition: START }))).filter((resolved) => resolved.event?.type === '$statsCollected');
+    await waitUntil(async () => (await statsEvents()).length >= 3);
+    const stats = await statsEvents();
     expect(stats.length).toBeGreaterThanOrEqual(3);
     expect(stats[0]?.event?.streamId).toMatch(/^\$stats-127\.0\.0\.1:\d+$/);
   });
@@ -174,7 +180,10 @@ describe("Chronicle's readers of $all, on a node that writes its own records", (
     const store = createEventStoreDBEventStore(client, { readAllPageSize: 2 });
     const prefix = `paged${randomUUID().slice(0, 8)}-`;
     const first = await store.appendToStream(`${prefix}1`, [newEvent('First')], { expectedRevision: 'no_stream' });
-    await sleep(60);
+    const recordsAfterFirst = async (): Promise<number> =>
+      (await collect(client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 100 }))).filter((resolved) => resolved.event!.position!.commit > first.position).length;
+    // Several stats records after the first event: pages of two that hold none of Chronicle's.
+    await waitUntil(async () => (await recordsAfterFirst()) >= 6);
     const second = await store.appendToStream(`${prefix}2`, [newEvent('Second')], { expectedRevision: 'no_stream' });
     const systemBetween = (await collect(client.readAll({ fromPosition: { commit: first.position, prepare: first.position } }))).filter(
       (resolved) => resolved.event !== undefined && resolved.event.position!.commit < second.position && resolved.event.streamId.startsWith('$'),
@@ -188,10 +197,12 @@ describe("Chronicle's readers of $all, on a node that writes its own records", (
     const { client } = await start({ statsPeriodMs: 1 });
     const store = createEventStoreDBEventStore(client);
     const appended = await store.appendToStream(`head-${randomUUID()}`, [newEvent('Last')], { expectedRevision: 'no_stream' });
-    await sleep(400);
-    const after = (await collect(client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1000 }))).filter((resolved) => resolved.event!.position!.commit > appended.position);
     // More than one page of headPosition's backwards scan, and more than it used to look at (32).
-    expect(after.length).toBeGreaterThan(300);
+    const systemAfter = async (): Promise<number> =>
+      (await collect(client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1000 }))).filter((resolved) => resolved.event!.position!.commit > appended.position).length;
+    const deadline = Date.now() + 10_000;
+    while ((await systemAfter()) <= 300 && Date.now() < deadline) await sleep(50);
+    expect(await systemAfter()).toBeGreaterThan(300);
     expect(await store.headPosition()).toBe(appended.position);
     // Later calls only scan what is new.
     await sleep(50);
