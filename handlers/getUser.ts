@@ -7,9 +7,13 @@ import { getUserQuery, userPath } from '#http/userSchemas';
 import { staleHeader, userViewBody } from '#http/userViewBody';
 import { getQueryDeps, httpStackDeps } from '#wiring';
 
-/** GET /users/{id} — honours X-Consistency-Token or ?consistentWith= (read-your-writes, bounded). */
-export const handler = httpHandler(httpStackDeps, { route: 'GET /users/{id}', schemas: { path: userPath, query: getUserQuery } }, async (request) => {
-  const consistentWith = consistencyTokenOf(request);
-  const { user, stale } = await getUser(await getQueryDeps(), request.path.id, { consistentWith });
-  return jsonResponse(200, userViewBody(user), { etag: formatEtag(user.revision), ...staleHeader(stale) });
-});
+/** GET /users/{id} — the owner or an admin; honours X-Consistency-Token or ?consistentWith= (read-your-writes, bounded). */
+export const handler = httpHandler(
+  httpStackDeps,
+  { route: 'GET /users/{id}', access: 'owner-or-admin', schemas: { path: userPath, query: getUserQuery } },
+  async (request) => {
+    const consistentWith = consistencyTokenOf(request.consistencyTokens, request);
+    const { user, stale } = await getUser(await getQueryDeps(), request.path.id, { consistentWith });
+    return jsonResponse(200, userViewBody(user), { etag: formatEtag(user.revision), ...staleHeader(stale) });
+  },
+);

@@ -6,9 +6,10 @@ import { listUsersQuery } from '#http/userSchemas';
 import { staleHeader, userViewBody } from '#http/userViewBody';
 import { getQueryDeps, httpStackDeps } from '#wiring';
 
-/** GET /users?status=&cursor=&limit= — oldest registration first, `limit` 1–100 (default 20). */
-export const handler = httpHandler(httpStackDeps, { route: 'GET /users', schemas: { query: listUsersQuery } }, async (request) => {
+/** GET /users?status=&cursor=&limit= — admins only; oldest registration first, `limit` 1–100 (default 20). */
+export const handler = httpHandler(httpStackDeps, { route: 'GET /users', access: 'admin', schemas: { query: listUsersQuery } }, async (request) => {
   const { status, cursor, limit } = request.query;
-  const { page, stale } = await listUsers(await getQueryDeps(), { status, cursor, limit, consistentWith: consistencyTokenOf(request) });
+  const consistentWith = consistencyTokenOf(request.consistencyTokens, request);
+  const { page, stale } = await listUsers(await getQueryDeps(), { status, cursor, limit, consistentWith });
   return jsonResponse(200, { items: page.items.map(userViewBody), nextCursor: page.nextCursor }, staleHeader(stale));
 });

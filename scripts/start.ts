@@ -13,6 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { DEV_ADMIN_SCOPE, DEV_AUDIENCE, DEV_ISSUER, DEV_VERIFIER_SCOPE, localHttpSecrets, serveDevJwks } from './devIssuer.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STOP_GRACE_MS = 15_000;
@@ -49,12 +50,37 @@ const ownEsbuildDir = process.env['CHRONICLE_ESBUILD_DIR'] === undefined;
 const esbuildDir = process.env['CHRONICLE_ESBUILD_DIR'] ?? path.join('.tmp', `esbuild-${process.pid}`);
 const baseUrl = `http://127.0.0.1:${port}`;
 
+const dataDir = path.resolve(root, process.env['DATA_DIR'] ?? '.data');
+const given = (name: string): boolean => (process.env[name]?.trim() ?? '') !== '';
+
+/**
+ * The local development issuer runs on the embedded default, unless an issuer is configured.
+ * With production stores it never runs unless CHRONICLE_DEV_ISSUER=true asks for it: a
+ * service that holds real data must not accept tokens anyone with this checkout can mint.
+ */
+const productionStores = given('EVENTSTORE_CONNECTION_STRING') || given('REDIS_URL');
+const devIssuerWanted = process.env['CHRONICLE_DEV_ISSUER']?.trim();
+const useDevIssuer = devIssuerWanted === 'true' || (devIssuerWanted !== 'false' && !productionStores && !given('AUTH_ISSUER'));
+const devIssuer = useDevIssuer ? await serveDevJwks(dataDir) : null;
+const authEnv: NodeJS.ProcessEnv =
+  devIssuer === null
+    ? {}
+    : {
+        AUTH_ISSUER: DEV_ISSUER,
+        AUTH_AUDIENCE: DEV_AUDIENCE,
+        AUTH_JWKS_URL: devIssuer.jwksUrl,
+        AUTH_ADMIN_SCOPE: DEV_ADMIN_SCOPE,
+        AUTH_VERIFIER_SCOPE: DEV_VERIFIER_SCOPE,
+        ...(given('CONSISTENCY_TOKEN_KEY') || given('EMAIL_RESERVATION_KEY') ? {} : localHttpSecrets(dataDir)),
+      };
+
 const env: NodeJS.ProcessEnv = {
   ...process.env,
+  ...authEnv,
   PORT: String(port),
   LAMBDA_PORT: String(lambdaPort),
   PROJECTOR_HEALTH_PORT: String(healthPort),
-  DATA_DIR: path.resolve(root, process.env['DATA_DIR'] ?? '.data'),
+  DATA_DIR: dataDir,
   CHRONICLE_ESBUILD_DIR: esbuildDir,
   SLS_TELEMETRY_DISABLED: '1',
   SLS_NOTIFICATIONS_MODE: 'off',
@@ -119,6 +145,7 @@ async function stopAll(exitCode: number): Promise<void> {
       }
     }),
   );
+  await devIssuer?.close();
   if (ownEsbuildDir) rmSync(path.resolve(root, esbuildDir), { recursive: true, force: true });
   log('stopped');
   process.exit(exitCode);
@@ -170,6 +197,7 @@ log(`process groups api=${api.pid} projector=${projector.pid}`);
 
 if (await waitUntilReady([`${baseUrl}/health`, `http://127.0.0.1:${healthPort}/health`])) {
   log(`projector health on http://127.0.0.1:${healthPort}/health`);
+  if (devIssuer !== null) log(`local development issuer ${DEV_ISSUER} (keys ${devIssuer.jwksUrl}); tokens: npm run -s token -- --sub <subject> [--admin]`);
   console.log(`Chronicle is listening on ${baseUrl}`);
 } else if (!stopping) {
   console.error(`[start] not ready within ${startTimeoutMs} ms`);

@@ -42,6 +42,25 @@ export interface HttpConfig {
   readonly commandMaxAttempts: number;
 }
 
+/** How bearer tokens are verified (README § Authentication). */
+export interface AuthConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  /** The issuer's JWKS; unset: found through the issuer's OpenID discovery document. */
+  readonly jwksUrl: string | undefined;
+  readonly clockSkewSeconds: number;
+  readonly adminScope: string;
+  readonly verifierScope: string;
+}
+
+/** Server secrets of the HTTP side; none has a default, so a deployment cannot run on a published one. */
+export interface HttpSecrets {
+  /** The first signs consistency tokens, all verify them (rotation). */
+  readonly consistencyTokenKeys: readonly string[];
+  /** Keys the hash in email reservation stream names and request fingerprints. Fixed for the life of the data. */
+  readonly emailReservationKey: string;
+}
+
 export interface Config {
   readonly dataDir: string;
   readonly eventStore: EventStoreConfig;
@@ -50,6 +69,9 @@ export interface Config {
   readonly readModelVersion: number;
   readonly projector: ProjectorConfig;
   readonly http: HttpConfig;
+  /** Undefined when AUTH_ISSUER is unset: only processes that serve HTTP require it (requireHttpSecurity). */
+  readonly auth: AuthConfig | undefined;
+  readonly httpSecrets: HttpSecrets | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -104,6 +126,60 @@ const readEventStoreConnectionString = (env: Env): string | undefined => {
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
+// A scope is one space-free token (RFC 6749 § 3.3).
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+
+const readScope = (env: Env, name: string, fallback: string): string => {
+  const scope = readString(env, name) ?? fallback;
+  if (!SCOPE.test(scope)) throw new ConfigError(name, 'must be one OAuth scope token (no spaces or quotes)');
+  return scope;
+};
+
+const readAuth = (env: Env): AuthConfig | undefined => {
+  const issuer = readString(env, 'AUTH_ISSUER');
+  if (issuer === undefined) return undefined;
+  const audience = readString(env, 'AUTH_AUDIENCE');
+  if (audience === undefined) throw new ConfigError('AUTH_AUDIENCE', 'is required when AUTH_ISSUER is set');
+  const jwksUrl = readUrl(env, 'AUTH_JWKS_URL', ['https:', 'http:']);
+  if (jwksUrl === undefined && !/^https?:\/\//.test(issuer))
+    throw new ConfigError('AUTH_JWKS_URL', 'is required when AUTH_ISSUER is not a URL whose discovery document names the keys');
+  return {
+    issuer,
+    audience,
+    jwksUrl,
+    clockSkewSeconds: readInt(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
+    adminScope: readScope(env, 'AUTH_ADMIN_SCOPE', 'chronicle:admin'),
+    verifierScope: readScope(env, 'AUTH_VERIFIER_SCOPE', 'chronicle:verify-email'),
+  };
+};
+
+const MIN_SECRET_LENGTH = 32;
+
+const readSecret = (env: Env, name: string): string | undefined => {
+  const secret = readString(env, name);
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) throw new ConfigError(name, `must be at least ${MIN_SECRET_LENGTH} characters of random data`);
+  return secret;
+};
+
+const readHttpSecrets = (env: Env): HttpSecrets | undefined => {
+  const tokenKeys = readString(env, 'CONSISTENCY_TOKEN_KEY');
+  const emailReservationKey = readSecret(env, 'EMAIL_RESERVATION_KEY');
+  if (tokenKeys === undefined && emailReservationKey === undefined) return undefined;
+  if (tokenKeys === undefined) throw new ConfigError('CONSISTENCY_TOKEN_KEY', 'is required when EMAIL_RESERVATION_KEY is set');
+  if (emailReservationKey === undefined) throw new ConfigError('EMAIL_RESERVATION_KEY', 'is required when CONSISTENCY_TOKEN_KEY is set');
+  const consistencyTokenKeys = tokenKeys.split(',').map((key) => key.trim());
+  if (consistencyTokenKeys.some((key) => key.length < MIN_SECRET_LENGTH))
+    throw new ConfigError('CONSISTENCY_TOKEN_KEY', `every comma-separated key must be at least ${MIN_SECRET_LENGTH} characters of random data`);
+  return { consistencyTokenKeys, emailReservationKey };
+};
+
+/** What serving HTTP needs beyond the stores; a process that serves HTTP without it does not start. */
+export const requireHttpSecurity = (config: Config): { readonly auth: AuthConfig; readonly secrets: HttpSecrets } => {
+  if (config.auth === undefined) throw new ConfigError('AUTH_ISSUER', 'is required: every request is authenticated (npm start sets a local development issuer)');
+  if (config.httpSecrets === undefined) throw new ConfigError('CONSISTENCY_TOKEN_KEY', 'and EMAIL_RESERVATION_KEY are required (npm start creates local ones under DATA_DIR)');
+  return { auth: config.auth, secrets: config.httpSecrets };
+};
+
 export const loadConfig = (env: Env = process.env): Config => {
   const dataDir = path.resolve(readString(env, 'DATA_DIR') ?? '.data');
   const esdb = readEventStoreConnectionString(env);
@@ -147,6 +223,8 @@ export const loadConfig = (env: Env = process.env): Config => {
       maxBodyBytes: readInt(env, 'MAX_BODY_BYTES', 16 * 1024, 64, 6 * 1024 * 1024),
       commandMaxAttempts: readInt(env, 'COMMAND_MAX_ATTEMPTS', 5, 1, 50),
     },
+    auth: readAuth(env),
+    httpSecrets: readHttpSecrets(env),
     logLevel: logLevel as Config['logLevel'],
   } satisfies Config);
 };

@@ -1,6 +1,11 @@
 import type { CommandDeps } from '#application/handleUserCommand';
 import type { QueryDeps } from '#application/userQueries';
-import { loadConfig, type Config } from '#config';
+import { createReservationStreamNaming } from '#application/emailReservations';
+import { createJoseTokenVerifier } from '#adapters/jose/joseTokenVerifier';
+import { loadConfig, requireHttpSecurity, type Config } from '#config';
+import { createConsistencyTokens } from '#http/consistencyToken';
+import type { HttpStackDeps } from '#http/httpHandler';
+import { createRequestFingerprinter } from '#http/requestFingerprint';
 import { createJsonLogger, type Logger } from '#logging/jsonLogger';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
@@ -13,7 +18,24 @@ import type { ReadModels } from '#ports/readModels';
  */
 export const config: Config = loadConfig();
 export const logger: Logger = createJsonLogger('http', config.logLevel);
-export const httpStackDeps = { logger, maxBodyBytes: config.http.maxBodyBytes } as const;
+const security = requireHttpSecurity(config);
+
+export const httpStackDeps: HttpStackDeps = {
+  logger,
+  maxBodyBytes: config.http.maxBodyBytes,
+  tokenVerifier: createJoseTokenVerifier({
+    issuer: security.auth.issuer,
+    audience: security.auth.audience,
+    ...(security.auth.jwksUrl === undefined ? {} : { jwksUrl: security.auth.jwksUrl }),
+    clockSkewSeconds: security.auth.clockSkewSeconds,
+    adminScope: security.auth.adminScope,
+    verifierScope: security.auth.verifierScope,
+    onRejected: (reason) => logger.info('bearer token refused', { reason }),
+  }),
+  consistencyTokens: createConsistencyTokens(security.secrets.consistencyTokenKeys),
+  // Derived, so the fingerprint key is as stable as the reservation key and never equal to it.
+  fingerprintRequest: createRequestFingerprinter(`${security.secrets.emailReservationKey}/request-fingerprint`),
+};
 
 // Adapters are imported on demand: the SQLite default never loads the gRPC or Redis clients.
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {
@@ -65,6 +87,7 @@ export const getReadModels = /* @__PURE__ */ once(() => buildReadModels(config.r
 export const getCommandDeps = /* @__PURE__ */ once(
   async (): Promise<CommandDeps> => ({
     eventStore: await getEventStore(),
+    reservationStreamOf: createReservationStreamNaming(security.secrets.emailReservationKey),
     maxAttempts: config.http.commandMaxAttempts,
     onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),
   }),

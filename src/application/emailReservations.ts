@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { fold } from '#domain/decider';
 import {
   EMAIL_RESERVATION_SCHEMA_VERSION,
@@ -10,21 +10,35 @@ import {
 } from '#domain/emailReservation';
 import { isConcurrencyError, MalformedEventError } from '#domain/errors';
 import { isRegistered } from '#domain/userState';
+import { userStreamId } from '#domain/userValues';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions } from './commandOptions.ts';
-import { reservationEventId } from './eventIds.ts';
+import { commandEventId, reservationEventId } from './eventIds.ts';
 import { loadUserStream } from './userStream.ts';
 
-/** The address appears only hashed: the stream name must not reveal it. Pass a normalised address. */
-export const emailReservationStreamId = (normalizedEmail: string): string =>
-  `${EMAIL_RESERVATION_STREAM_PREFIX}${createHash('sha256').update(normalizedEmail).digest('hex')}`;
+/** Names the reservation stream of a normalised address. */
+export type ReservationStreamNaming = (normalizedEmail: string) => string;
+
+/**
+ * The address appears only as a keyed hash (HMAC-SHA256 under a server secret): a bare hash of
+ * an email is reversed by hashing a list of addresses, so the stream name must not be one. The
+ * key is fixed for the life of the data: another key names other streams, and uniqueness would
+ * no longer see the addresses reserved under the first.
+ */
+export const createReservationStreamNaming =
+  (key: string): ReservationStreamNaming =>
+  (normalizedEmail) =>
+    `${EMAIL_RESERVATION_STREAM_PREFIX}${createHmac('sha256', key).update(normalizedEmail).digest('hex')}`;
 
 const decodeReservationEvent = (stored: StoredEvent): EmailReservationEvent => {
   const userId = stored.data['userId'];
   if (typeof userId !== 'string') throw new MalformedEventError(`${stored.type} without userId`, [{ path: 'data.userId', message: 'must be a string' }]);
   switch (stored.type) {
-    case 'EmailReserved':
-      return { type: 'EmailReserved', data: { userId, reservedAt: String(stored.data['reservedAt'] ?? '') } };
+    case 'EmailReserved': {
+      // Reservations written before claims existed name their command only in the metadata.
+      const claim = stored.data['claim'] ?? stored.metadata['commandId'];
+      return { type: 'EmailReserved', data: { userId, reservedAt: String(stored.data['reservedAt'] ?? ''), claim: typeof claim === 'string' ? claim : '' } };
+    }
     case 'EmailReleased':
       return { type: 'EmailReleased', data: { userId, releasedAt: String(stored.data['releasedAt'] ?? '') } };
     default:
@@ -44,6 +58,7 @@ const loadReservation = async (eventStore: EventStore, streamId: string): Promis
 
 export interface ReservationDeps {
   readonly eventStore: EventStore;
+  readonly reservationStreamOf: ReservationStreamNaming;
   /** Bound on attempts when another writer touched the reservation stream between read and append. */
   readonly maxAttempts: number;
 }
@@ -62,7 +77,7 @@ const runReservationCommand = async (
   purpose: ReservationPurpose,
   options: CommandOptions,
 ): Promise<boolean> => {
-  const streamId = emailReservationStreamId(email);
+  const streamId = deps.reservationStreamOf(email);
   for (let attempt = 1; ; attempt++) {
     const reservation = await loadReservation(deps.eventStore, streamId);
     const command = await commandFor(reservation.state);
@@ -104,31 +119,75 @@ const orphanedHolderOf = async (eventStore: EventStore, email: string, state: Em
 };
 
 /**
- * Holds `email` for `userId`, or throws EmailTakenError. Answers true when this call wrote the
- * reservation, false when the user already held it (then it is not this command's to undo).
+ * Holds `email` for `userId` under this command's claim, or throws EmailTakenError. Answers
+ * whether this command's claim holds it now (then undoing it on failure is this command's job),
+ * false when the user's own stream already holds the address and nothing needed claiming.
  */
-export const reserveEmail = (deps: ReservationDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<boolean> =>
-  runReservationCommand(
+export const reserveEmail = async (deps: ReservationDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<boolean> => {
+  let inUse = false;
+  await runReservationCommand(
     deps,
     email,
     async (state) => {
       const orphanedHolder = state.holder === null || state.holder === userId ? undefined : await orphanedHolderOf(deps.eventStore, email, state, now);
-      return { type: 'ReserveEmail', data: orphanedHolder === undefined ? { userId } : { userId, orphanedHolder }, metadata: { now } };
+      inUse = state.holder === userId && state.claim !== options.commandId && (await userUses(deps.eventStore, userId, email));
+      const data = { userId, claim: options.commandId, inUse };
+      return { type: 'ReserveEmail', data: orphanedHolder === undefined ? data : { ...data, orphanedHolder }, metadata: { now } };
     },
     'reserve',
     options,
   );
+  return !inUse;
+};
 
-/** Frees `email` when `userId` holds it; a no-op otherwise. */
-export const releaseEmail = (
-  deps: ReservationDeps,
-  email: string,
-  userId: string,
-  now: Date,
-  options: CommandOptions,
-  purpose: 'release' | 'release-previous' = 'release',
-): Promise<boolean> => runReservationCommand(deps, email, async () => ({ type: 'ReleaseEmail', data: { userId }, metadata: { now } }), purpose, options);
+const userUses = async (eventStore: EventStore, userId: string, email: string): Promise<boolean> => {
+  const user = await loadUserStream(eventStore, userId);
+  return isRegistered(user.state) && user.state.email === email;
+};
+
+/**
+ * Whether the command behind the current claim is done with it: it finished (its first event is
+ * in the user's stream), its claim is so old that it can no longer finish, or it predates claims.
+ */
+const claimSettled = async (eventStore: EventStore, userId: string, state: EmailReservationState, now: Date): Promise<boolean> => {
+  if (state.claim === null || state.claim === '') return true;
+  if (state.heldSince !== null && now.getTime() - Date.parse(state.heldSince) >= ORPHANED_RESERVATION_AFTER_MS) return true;
+  const streamId = userStreamId(userId);
+  const firstEventId = commandEventId(state.claim, streamId, 0);
+  return (await eventStore.readStream(streamId)).some((event) => event.id === firstEventId);
+};
+
+/**
+ * Undoes this command's own reservation after its user append failed: only while the claim is
+ * still this command's, so another in-flight command of the same user that claimed the address
+ * since keeps it.
+ */
+export const releaseOwnReservation = (deps: ReservationDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<boolean> =>
+  runReservationCommand(
+    deps,
+    email,
+    async (state) => ({ type: 'ReleaseEmail', data: { userId, claimSettled: state.claim === options.commandId }, metadata: { now } }),
+    'release',
+    options,
+  );
+
+/**
+ * Frees the address a user moved away from — unless a command of that user still in flight has
+ * claimed it again (the user is changing back to it).
+ */
+export const releasePreviousEmail = (deps: ReservationDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<boolean> =>
+  runReservationCommand(
+    deps,
+    email,
+    async (state) => ({
+      type: 'ReleaseEmail',
+      data: { userId, claimSettled: state.holder === userId && !(await userUses(deps.eventStore, userId, email)) && (await claimSettled(deps.eventStore, userId, state, now)) },
+      metadata: { now },
+    }),
+    'release-previous',
+    options,
+  );
 
 /** Who holds `email` now (null: free). For tests and diagnostics; commands never decide on it outside the decider. */
-export const emailHolder = async (eventStore: EventStore, email: string): Promise<string | null> =>
-  (await loadReservation(eventStore, emailReservationStreamId(email))).state.holder;
+export const emailHolder = async (deps: Pick<ReservationDeps, 'eventStore' | 'reservationStreamOf'>, email: string): Promise<string | null> =>
+  (await loadReservation(deps.eventStore, deps.reservationStreamOf(email))).state.holder;

@@ -1,4 +1,4 @@
-import { isConcurrencyError, NotFoundError, PreconditionFailedError, ValidationError } from '#domain/errors';
+import { IdempotencyKeyReusedError, isConcurrencyError, NotFoundError, PreconditionFailedError } from '#domain/errors';
 import { encodeUserEvent } from '#domain/userEventCodec';
 import type { UserCommand, UserCommandType } from '#domain/userCommands';
 import { userDecider } from '#domain/userCommands';
@@ -7,13 +7,15 @@ import { isRegistered, type UserState } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore, NewEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions, type CommandResult } from './commandOptions.ts';
-import { releaseEmail, reserveEmail } from './emailReservations.ts';
+import { releaseOwnReservation, releasePreviousEmail, reserveEmail, type ReservationStreamNaming } from './emailReservations.ts';
 import { commandEventId } from './eventIds.ts';
 import { retryWithBackoff } from './retryWithBackoff.ts';
 import { expectedRevisionOf, loadUserStream, type LoadedUserStream } from './userStream.ts';
 
 export interface CommandDeps {
   readonly eventStore: EventStore;
+  /** Names email reservation streams (a keyed hash of the address). */
+  readonly reservationStreamOf: ReservationStreamNaming;
   /** Attempts of a command whose append lost a concurrency race (config.http.commandMaxAttempts). */
   readonly maxAttempts: number;
   /**
@@ -60,8 +62,9 @@ export const handleUserCommand = async (deps: CommandDeps, command: UserCommand,
 
 const attemptUserCommand = async (deps: CommandDeps, command: UserCommand, options: CommandOptions): Promise<CommandResult> => {
   const stream = await loadUserStream(deps.eventStore, command.data.userId);
-  const earlier = earlierOutcome(stream, command, options.commandId);
+  const earlier = earlierOutcome(stream, command, options);
   if (earlier !== null) return earlier;
+  options.guard?.(stream.state);
   requireRevision(stream, command.data.userId, options.expectedRevision);
   const events = userDecider.decide(command, stream.state);
   if (events.length === 0) return currentOutcome(stream, command.data.userId);
@@ -80,20 +83,21 @@ const FIRST_EVENT_OF: Readonly<Record<UserCommandType, UserEventType>> = {
 /**
  * The same command id seen again (a retried request with its Idempotency-Key): answer what
  * the first run answered instead of deciding again, which would fail on rules such as
- * USER_ALREADY_REGISTERED. A key that already named a different command is refused rather
- * than silently answered with that other command's result.
+ * USER_ALREADY_REGISTERED. A key that already named a different request (another command, or
+ * the same command with another body or target) is refused rather than answered with that
+ * other request's result.
  */
-const earlierOutcome = (stream: LoadedUserStream, command: UserCommand, commandId: string): CommandResult | null => {
-  const idAt = (index: number): string => commandEventId(commandId, stream.streamId, index);
+const earlierOutcome = (stream: LoadedUserStream, command: UserCommand, options: CommandOptions): CommandResult | null => {
+  const idAt = (index: number): string => commandEventId(options.commandId, stream.streamId, index);
   const start = stream.stored.findIndex((event) => event.id === idAt(0));
   if (start < 0) return null;
   let last = stream.stored[start];
-  if (last !== undefined && last.type !== FIRST_EVENT_OF[command.type])
-    throw new ValidationError(`this Idempotency-Key was already used for a different request (${last.type})`, [
-      { path: 'Idempotency-Key', message: 'already used for a different request' },
-    ]);
-  for (let i = start + 1; stream.stored[i]?.id === idAt(i - start); i++) last = stream.stored[i];
-  return last === undefined ? null : { id: command.data.userId, revision: last.revision, position: last.position };
+  if (last === undefined) return null;
+  const fingerprint = last.metadata['requestFingerprint'];
+  if (last.type !== FIRST_EVENT_OF[command.type] || (typeof fingerprint === 'string' && options.requestFingerprint !== undefined && fingerprint !== options.requestFingerprint))
+    throw new IdempotencyKeyReusedError();
+  for (let i = start + 1; stream.stored[i]?.id === idAt(i - start); i++) last = stream.stored[i] ?? last;
+  return { id: command.data.userId, revision: last.revision, position: last.position };
 };
 
 const requireRevision = (stream: LoadedUserStream, userId: string, expected: bigint | undefined): void => {
@@ -138,7 +142,7 @@ const appendWithReservations = async (
     throw error;
   }
   const previous = emails.releaseAfter;
-  if (previous !== null) await cleanUp(deps, userId, options, 'release-previous', () => releaseEmail(deps, previous, userId, now, options, 'release-previous'));
+  if (previous !== null) await cleanUp(deps, userId, options, 'release-previous', () => releasePreviousEmail(deps, previous, userId, now, options));
   return result;
 };
 
@@ -159,15 +163,15 @@ const appendUserEvents = async (
 };
 
 /**
- * The user's append failed after this command reserved the address: give it back. Unless the
+ * The user's append failed after this command claimed the address: give it back, unless the
  * user's stream meanwhile holds that very address (another command of the same user won the
- * race and relies on the reservation) — then releasing would leave an owner unprotected.
+ * race), or another command of the user has claimed it since (it relies on the reservation).
  */
 const compensateReservation = async (deps: CommandDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<void> =>
   cleanUp(deps, userId, options, 'compensating-release', async () => {
     const latest = await loadUserStream(deps.eventStore, userId);
     if (isRegistered(latest.state) && latest.state.email === email) return;
-    await releaseEmail(deps, email, userId, now, options);
+    await releaseOwnReservation(deps, email, userId, now, options);
   });
 
 const cleanUp = async (deps: CommandDeps, userId: string, options: CommandOptions, step: string, run: () => Promise<unknown>): Promise<void> => {

@@ -4,12 +4,16 @@
  */
 export type ErrorKind =
   | 'validation'
+  | 'unauthenticated'
+  | 'forbidden'
   | 'not_found'
+  | 'method_not_allowed'
   | 'rule_violated'
   | 'conflict'
   | 'precondition_failed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'unprocessable'
   | 'unavailable';
 
 export class ChronicleError extends Error {
@@ -52,17 +56,42 @@ export class RuleViolatedError extends ChronicleError {
   }
 }
 
+/**
+ * No valid bearer token. The message never says which check failed: `reason` follows RFC 6750
+ * (`missing`: no credentials at all, `invalid_token`: anything wrong with the one given).
+ */
+export class UnauthenticatedError extends ChronicleError {
+  readonly reason: 'missing' | 'invalid_token';
+  constructor(reason: 'missing' | 'invalid_token') {
+    super('unauthenticated', 'UNAUTHENTICATED', reason === 'missing' ? 'a bearer token is required' : 'the bearer token is not valid');
+    this.reason = reason;
+  }
+}
+
+/** An authenticated caller asked for something its role does not allow. */
+export class ForbiddenError extends ChronicleError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('forbidden', 'FORBIDDEN', message, details);
+  }
+}
+
+/** The same Idempotency-Key came back with a different request: nothing is written, nothing replayed. */
+export class IdempotencyKeyReusedError extends ChronicleError {
+  constructor() {
+    super('unprocessable', 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request', {
+      issues: [{ path: 'Idempotency-Key', message: 'already used for a different request' }],
+    });
+  }
+}
+
 /** The stream moved on between read and append (optimistic concurrency). */
 export class ConcurrencyError extends ChronicleError {
   readonly streamId: string;
   readonly expectedRevision: string;
   readonly actualRevision: string;
   constructor(streamId: string, expectedRevision: string, actualRevision: string) {
-    super('conflict', 'CONCURRENCY_CONFLICT', `stream ${streamId} is at revision ${actualRevision}, expected ${expectedRevision}`, {
-      streamId,
-      expectedRevision,
-      actualRevision,
-    });
+    // Stream names stay out of the message and details: they reach callers (README § Errors).
+    super('conflict', 'CONCURRENCY_CONFLICT', 'a concurrent change was written first; read again and retry');
     this.streamId = streamId;
     this.expectedRevision = expectedRevision;
     this.actualRevision = actualRevision;
@@ -97,6 +126,9 @@ export class MalformedEventError extends Error {
   }
 }
 
+export const isUnauthenticatedError = (e: unknown): e is UnauthenticatedError => e instanceof UnauthenticatedError;
+export const isForbiddenError = (e: unknown): e is ForbiddenError => e instanceof ForbiddenError;
+export const isIdempotencyKeyReusedError = (e: unknown): e is IdempotencyKeyReusedError => e instanceof IdempotencyKeyReusedError;
 export const isChronicleError = (e: unknown): e is ChronicleError => e instanceof ChronicleError;
 export const isValidationError = (e: unknown): e is ValidationError => e instanceof ValidationError;
 export const isNotFoundError = (e: unknown): e is NotFoundError => e instanceof NotFoundError;

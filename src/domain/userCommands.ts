@@ -35,32 +35,33 @@ const requireActive = (state: UserState, userId: string, action: string): Regist
 export const decideUser = (command: UserCommand, state: UserState): UserEvent[] => {
   const at = command.metadata.now.toISOString();
   switch (command.type) {
+    // Values are checked before the state: bad input is a 400 whatever the user's state.
     case 'RegisterUser': {
-      if (isRegistered(state))
-        throw new RuleViolatedError('USER_ALREADY_REGISTERED', `user ${command.data.userId} is already registered`, { userId: command.data.userId });
       const email = normalizeEmail(command.data.email);
       const displayName = normalizeDisplayName(command.data.displayName);
+      if (isRegistered(state))
+        throw new RuleViolatedError('USER_ALREADY_REGISTERED', `user ${command.data.userId} is already registered`, { userId: command.data.userId });
       return [{ type: 'UserRegistered', data: { userId: command.data.userId, email, displayName, registeredAt: at } }];
     }
     case 'ChangeEmail': {
-      const user = requireActive(state, command.data.userId, 'an email change');
       const email = normalizeEmail(command.data.email);
+      const user = requireActive(state, command.data.userId, 'an email change');
       if (email === user.email) throw new RuleViolatedError('EMAIL_UNCHANGED', 'the new email is the current email', { userId: user.userId });
       return [{ type: 'EmailChanged', data: { userId: user.userId, email, changedAt: at, verified: false } }];
     }
     case 'VerifyEmail': {
-      const user = requireActive(state, command.data.userId, 'email verification');
       const email = normalizeEmail(command.data.email);
+      const user = requireActive(state, command.data.userId, 'email verification');
       if (email !== user.email)
         throw new RuleViolatedError('EMAIL_NOT_CURRENT', 'only the current email can be verified', { userId: user.userId });
       if (user.emailVerified) throw new RuleViolatedError('EMAIL_ALREADY_VERIFIED', 'the current email is already verified', { userId: user.userId });
       return [{ type: 'EmailVerified', data: { userId: user.userId, email, verifiedAt: at } }];
     }
     case 'SuspendUser': {
+      const reason = normalizeReason(command.data.reason);
       const user = requireRegistered(state, command.data.userId);
       if (user.status === 'suspended')
         throw new RuleViolatedError('USER_ALREADY_SUSPENDED', `user ${user.userId} is already suspended`, { userId: user.userId });
-      const reason = normalizeReason(command.data.reason);
       return [{ type: 'UserSuspended', data: { userId: user.userId, reason, suspendedAt: at } }];
     }
     case 'ReactivateUser': {

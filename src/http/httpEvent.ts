@@ -1,12 +1,11 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Principal } from '#ports/tokenVerifier';
 
 /** What the request-context middleware learns about a request, for logs, metadata and replies. */
 export interface RequestInfo {
   readonly correlationId: string;
   readonly requestId: string;
   readonly startedAt: number;
-  /** Who is calling, when an authorizer says so (JWT `sub`); absent for anonymous calls. */
-  readonly actor?: string;
 }
 
 /**
@@ -15,6 +14,8 @@ export interface RequestInfo {
  */
 export type HttpEvent = APIGatewayProxyEventV2 & {
   chronicle?: RequestInfo;
+  /** Set by the authentication middleware from a token it verified itself (never from authorizer claims). */
+  principal?: Principal;
   json?: unknown;
   input?: unknown;
 };

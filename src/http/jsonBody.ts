@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import { ChronicleError, ValidationError } from '#domain/errors';
+import { firstDuplicateKey } from './duplicateJsonKeys.ts';
 import { headerOf, type HttpEvent, type HttpResponse } from './httpEvent.ts';
 
 export interface JsonBodyOptions {
@@ -41,6 +42,9 @@ export const jsonBody = (options: JsonBodyOptions): MiddlewareObj<HttpEvent, Htt
     } catch {
       throw new ChronicleError('validation', 'MALFORMED_JSON', 'the body is not valid JSON');
     }
+    const duplicate = firstDuplicateKey(text);
+    if (duplicate !== null)
+      throw new ChronicleError('validation', 'MALFORMED_JSON', 'the body names a key twice in one object', { duplicateKey: duplicate.slice(0, 100) });
   };
   return { before: jsonBodyBefore };
 };

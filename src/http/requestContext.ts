@@ -5,12 +5,6 @@ import { headerOf, type HttpEvent, type HttpResponse } from './httpEvent.ts';
 // A caller's id is echoed into logs and event metadata, so only a safe shape is accepted.
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const actorOf = (event: HttpEvent): string | undefined => {
-  const context = event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } } | undefined;
-  const subject = context?.authorizer?.jwt?.claims?.['sub'];
-  return typeof subject === 'string' && SAFE_ID.test(subject) ? subject : undefined;
-};
-
 /**
  * Reads X-Correlation-Id (or creates one) and a request id before anything else runs, and
  * returns both on every response, errors included.
@@ -18,12 +12,10 @@ const actorOf = (event: HttpEvent): string | undefined => {
 export const requestContext = (): MiddlewareObj<HttpEvent, HttpResponse> => {
   const requestContextBefore = (request: Request<HttpEvent, HttpResponse>): void => {
     const given = headerOf(request.event, 'x-correlation-id')?.trim();
-    const actor = actorOf(request.event);
     request.event.chronicle = {
       correlationId: given !== undefined && SAFE_ID.test(given) ? given : randomUUID(),
       requestId: request.context?.awsRequestId ?? request.event.requestContext?.requestId ?? randomUUID(),
       startedAt: Date.now(),
-      ...(actor === undefined ? {} : { actor }),
     };
   };
   const requestContextAfter = (request: Request<HttpEvent, HttpResponse>): void => {

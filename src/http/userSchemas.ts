@@ -6,11 +6,12 @@ import { z } from 'zod';
  */
 export const userPath = z.object({ id: z.uuid({ message: 'must be a UUID' }) });
 
-export const registerUserBody = z.object({ email: z.string(), displayName: z.string() });
-export const changeEmailBody = z.object({ email: z.string() });
-export const verifyEmailBody = z.object({ email: z.string() });
-export const suspendUserBody = z.object({ reason: z.string() });
-export const reactivateUserBody = z.object({}).loose();
+// Strict: a field we do not know is refused (a typo, or a try at setting what callers must not).
+export const registerUserBody = z.strictObject({ email: z.string(), displayName: z.string() });
+export const changeEmailBody = z.strictObject({ email: z.string() });
+export const verifyEmailBody = z.strictObject({ email: z.string() });
+export const suspendUserBody = z.strictObject({ reason: z.string() });
+export const reactivateUserBody = z.strictObject({});
 
 export const getUserQuery = z.object({ consistentWith: z.string().optional() });
 

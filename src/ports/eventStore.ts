@@ -17,7 +17,8 @@ export interface EventMetadata {
   readonly $causationId: string;
   readonly commandId: string;
   readonly occurredAt: string;
-  readonly actor?: string;
+  /** Who sent the command: the verified principal's issuer and subject (never an email). */
+  readonly actor?: { readonly issuer: string; readonly subject: string };
   readonly [key: string]: unknown;
 }
 

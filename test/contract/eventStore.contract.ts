@@ -227,7 +227,7 @@ export const describeEventStoreContract = (name: string, setup: () => Promise<Ev
       it('round-trips data, metadata, type, id and stream', async () => {
         const streamId = freshStream();
         const data = { text: 'Zoë 👋 "quoted"', count: 42, ratio: 0.5, flag: true, nothing: null, list: [1, 'two', { three: 3 }], nested: { deep: { deeper: [] } } };
-        const meta = metadata({ schemaVersion: 2, actor: 'user-42', custom: { trace: ['a', 'b'] } });
+        const meta = metadata({ schemaVersion: 2, actor: { issuer: 'https://id.example', subject: 'user-42' }, custom: { trace: ['a', 'b'] } });
         const event: NewEvent = { id: randomUUID(), type: 'EmailChanged', data, metadata: meta };
         await store.appendToStream(streamId, [event], { expectedRevision: 'no_stream' });
         const [stored] = await store.readStream(streamId);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_AUDIENCE, DEV_ISSUER, localHttpSecrets, mintDevToken, serveDevJwks } from '#scripts/devIssuer';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
 import { tempDir } from '#test/support/tempDir';
@@ -25,7 +26,9 @@ describe('user API end to end, on EventStoreDB', () => {
     if (!realServer) emulator = await startEsdbEmulator();
     const connectionString = realServer || (emulator?.connectionString as string);
     // A group of this run's own, so a real server's earlier runs do not share its checkpoint.
-    stack = await startServiceStack({ env: { EVENTSTORE_CONNECTION_STRING: connectionString, PROJECTOR_GROUP: `chronicle-e2e-${Date.now()}` } });
+    stack = await startServiceStack({
+      env: { EVENTSTORE_CONNECTION_STRING: connectionString, PROJECTOR_GROUP: `chronicle-e2e-${Date.now()}`, CHRONICLE_DEV_ISSUER: 'true' },
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -35,7 +38,7 @@ describe('user API end to end, on EventStoreDB', () => {
 
   userApiScenarios(() => {
     if (stack === undefined) throw new Error('the stack did not start');
-    return stack.baseUrl;
+    return stack;
   }, { eventStore: 'eventstoredb', readModels: 'sqlite' });
 
   it('logs its requests, and no email address', () => {
@@ -93,7 +96,10 @@ describe('a deployed Lambda, configured for EventStoreDB', () => {
     const bundle = path.join(dir.path, 'getUserEvents.mjs');
     await bundleHandler('getUserEvents', bundle);
     const invoke = path.join(dir.path, 'invoke.mjs');
-    const event = { version: '2.0', routeKey: 'GET /users/{id}/events', rawPath: '/', rawQueryString: '', headers: {}, isBase64Encoded: false };
+    const issuer = await serveDevJwks(dir.path);
+    const token = await mintDevToken(dir.path, { subject: 'deployed-admin', admin: true });
+    const headers = { authorization: `Bearer ${token}` };
+    const event = { version: '2.0', routeKey: 'GET /users/{id}/events', rawPath: '/', rawQueryString: '', headers, isBase64Encoded: false };
     writeFileSync(
       invoke,
       `const { handler } = await import(${JSON.stringify(bundle)});
@@ -101,7 +107,7 @@ describe('a deployed Lambda, configured for EventStoreDB', () => {
        process.stdout.write(JSON.stringify(response) + '\\n');
        process.exit(0);`,
     );
-    const { stdout } = await promisify(execFile)(process.execPath, [invoke], {
+    const run = promisify(execFile)(process.execPath, [invoke], {
       cwd: dir.path,
       timeout: 60_000,
       env: {
@@ -109,8 +115,13 @@ describe('a deployed Lambda, configured for EventStoreDB', () => {
         EVENTSTORE_CONNECTION_STRING: process.env['EVENTSTORE_CONNECTION_STRING']?.trim() || (emulator?.connectionString ?? ''),
         USER_ID: randomUUID(),
         DATA_DIR: dir.path,
+        AUTH_ISSUER: DEV_ISSUER,
+        AUTH_AUDIENCE: DEV_AUDIENCE,
+        AUTH_JWKS_URL: issuer.jwksUrl,
+        ...localHttpSecrets(dir.path),
       },
     });
+    const { stdout } = await run.finally(() => issuer.close());
     const response = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { statusCode: number; body: string };
     expect(response.statusCode).toBe(404);
     expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'USER_NOT_FOUND' } });

@@ -30,6 +30,8 @@ describe('user API end to end, on EventStoreDB and Redis (the production configu
         READ_MODEL_VERSION: String(version),
         // A group of this run's own, so a real server's earlier runs do not share its checkpoint.
         PROJECTOR_GROUP: `chronicle-e2e-${randomUUID()}`,
+        // Production stores: the local issuer runs only when asked for.
+        CHRONICLE_DEV_ISSUER: 'true',
       },
     });
   }, 180_000);
@@ -48,6 +50,6 @@ describe('user API end to end, on EventStoreDB and Redis (the production configu
 
   userApiScenarios(() => {
     if (stack === undefined) throw new Error('the stack did not start');
-    return stack.baseUrl;
+    return stack;
   }, { eventStore: 'eventstoredb', readModels: 'redis' });
 });

@@ -13,7 +13,7 @@ describe('user API end to end, on the embedded default (SQLite)', () => {
 
   userApiScenarios(() => {
     if (stack === undefined) throw new Error('the stack did not start');
-    return stack.baseUrl;
+    return stack;
   }, { eventStore: 'sqlite', readModels: 'sqlite' });
 
   it('logs its requests, and no email address', () => {

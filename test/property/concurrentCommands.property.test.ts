@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '#adapters/memory/memoryEventStore';
 import type { CommandResult } from '#application/commandOptions';
-import { emailHolder } from '#application/emailReservations';
+import { createReservationStreamNaming, emailHolder } from '#application/emailReservations';
 import { handleUserCommand } from '#application/handleUserCommand';
 import { loadUserStream } from '#application/userStream';
 import { isChronicleError } from '#domain/errors';
@@ -76,30 +76,17 @@ const scheduledStore = (inner: EventStore, s: fc.Scheduler): EventStore => {
   };
 };
 
-/** The one place these tests build command deps (issue 7 adds reservation-stream naming to them). */
-const commandDeps = (eventStore: EventStore, maxAttempts: number): CommandDeps => ({ eventStore, maxAttempts });
+const reservationStreamOf = createReservationStreamNaming('property-test-reservation-key-0123456789abcdef');
 
-/** Whether two different commands claim one address for one user (see the known race below). */
-const claimsTwiceForOneUser = (requests: readonly Request[]): boolean => {
-  const claims = new Set<string>();
-  for (const [index, request] of requests.entries()) {
-    if (request.resendOf !== null && request.resendOf < index) continue;
-    if (request.kind !== 'register' && request.kind !== 'changeEmail') continue;
-    const key = `${request.user}/${request.email}`;
-    if (claims.has(key)) return true;
-    claims.add(key);
-  }
-  return false;
-};
+/** The one place these tests build command deps. */
+const commandDeps = (eventStore: EventStore, maxAttempts: number): CommandDeps => ({ eventStore, reservationStreamOf, maxAttempts });
 
 type Outcome = { readonly ok: true; readonly result: CommandResult } | { readonly ok: false; readonly code: string };
 
 describe('concurrent commands on the in-memory store, in any interleaving', () => {
   it('never give two users one email, never lose an acknowledged write, never let a stale If-Match in', async () => {
     await checkAsyncProperty(
-      // Two different commands claiming one address for one user are left out: that race is a
-      // known bug, pinned by the next test.
-      fc.asyncProperty(fc.scheduler(), fc.subarray([0, 1, 2]), fc.array(requestArbitrary, { minLength: 2, maxLength: 12 }).filter((requests) => !claimsTwiceForOneUser(requests)), async (s, registeredBefore, requests) => {
+      fc.asyncProperty(fc.scheduler(), fc.subarray([0, 1, 2]), fc.array(requestArbitrary, { minLength: 2, maxLength: 12 }), async (s, registeredBefore, requests) => {
         const inner = createMemoryEventStore();
         // Some users exist before the concurrent requests start (user i with address i).
         for (const user of registeredBefore) {
@@ -149,7 +136,7 @@ describe('concurrent commands on the in-memory store, in any interleaving', () =
         const users = await Promise.all(USERS.map((userId) => loadUserStream(inner, userId)));
         const emails = users.flatMap((user) => (isRegistered(user.state) ? [user.state.email] : []));
         expect(new Set(emails).size).toBe(emails.length);
-        for (const user of users) if (isRegistered(user.state)) expect(await emailHolder(inner, user.state.email)).toBe(user.state.userId);
+        for (const user of users) if (isRegistered(user.state)) expect(await emailHolder({ eventStore: inner, reservationStreamOf }, user.state.email)).toBe(user.state.userId);
       }),
       { file: import.meta.url, name: 'never give two users one email', numRuns: 150 },
     );
@@ -158,14 +145,12 @@ describe('concurrent commands on the in-memory store, in any interleaving', () =
 
 describe('a registration that loses its race while the same user claims its address elsewhere', () => {
   /**
-   * Found by the property above (before its filter). X = RegisterUser(U, b) reserves b, then
-   * its append fails because W registered U with a meanwhile. Y = ChangeEmail(U → b) finds b
-   * already held by U (reserveEmail answers false: not Y's to undo) and waits to append. X's
-   * compensation reads U (still at a) and releases b; Y then appends: U holds b unreserved,
-   * and V registers b too. The check-then-release in compensateReservation is not atomic with
-   * the other command's reliance on the reservation. Expected to fail until that is fixed.
+   * Found by the property above. X = RegisterUser(U, b) reserves b, then its append fails
+   * because W registered U with a meanwhile. Y = ChangeEmail(U → b) finds b already held by U
+   * and waits to append. X's compensation must not free b while Y relies on it, or U ends up
+   * holding b unreserved and V registers b too. (Fixed on main by per-command claims.)
    */
-  it.fails('never leaves two users with one address', async () => {
+  it('never leaves two users with one address', async () => {
     const inner = createMemoryEventStore();
     const [user, other] = [USERS[0]!, USERS[1]!];
     const gates = new Map<string, { open: () => void; opened: Promise<void>; reached: () => void; arrived: Promise<void> }>();

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { mintDevToken, type DevTokenRequest } from '#scripts/devIssuer';
 import { freePort } from './ports.ts';
 import { tempDir } from './tempDir.ts';
 
@@ -13,6 +14,8 @@ export interface ServiceStack {
   readonly dataDir: string;
   /** The stack's recent output, for failure messages. */
   output(): string;
+  /** A bearer token of the stack's local development issuer (what `npm run token` prints). */
+  token(request: DevTokenRequest): Promise<string>;
   /** SIGTERM to `npm start`'s process (it stops its children), SIGKILL to every group if that hangs. */
   stop(): Promise<void>;
 }
@@ -56,6 +59,10 @@ export const startServiceStack = async (options: ServiceStackOptions = {}): Prom
       EVENTSTORE_CONNECTION_STRING: '',
       REDIS_URL: '',
       LAMBDA_PORT: '',
+      AUTH_ISSUER: '',
+      CHRONICLE_DEV_ISSUER: '',
+      CONSISTENCY_TOKEN_KEY: '',
+      EMAIL_RESERVATION_KEY: '',
       PROJECTOR_HEALTH_PORT: '',
       CHRONICLE_ESBUILD_DIR: esbuildDir,
       // Nothing rebuilds under a running test, whoever edits the sources meanwhile.
@@ -105,5 +112,5 @@ export const startServiceStack = async (options: ServiceStackOptions = {}): Prom
     cleanUp();
   };
 
-  return { baseUrl, dataDir: data.path, output: () => lines.join('\n'), stop };
+  return { baseUrl, dataDir: data.path, output: () => lines.join('\n'), token: (request) => mintDevToken(data.path, request), stop };
 };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { UserCommand } from '#domain/userCommands';
 import type { EventStore } from '#ports/eventStore';
 import type { CommandOptions } from '#application/commandOptions';
+import { createReservationStreamNaming } from '#application/emailReservations';
 
 export const now = new Date('2026-11-27T10:00:00.000Z');
 
@@ -49,3 +50,6 @@ export const interceptAppends = (
 };
 
 export const isUserStream = (streamId: string): boolean => streamId.startsWith('user-');
+
+/** Reservation stream names under a fixed test key (production keys come from configuration). */
+export const reservationStreamOf = createReservationStreamNaming('test-email-reservation-key-0123456789abcdef');

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '#adapters/memory/memoryEventStore';
-import { emailHolder, emailReservationStreamId, ORPHANED_RESERVATION_AFTER_MS, reserveEmail } from '#application/emailReservations';
+import { emailHolder, ORPHANED_RESERVATION_AFTER_MS, reserveEmail } from '#application/emailReservations';
 import { handleUserCommand, type CommandDeps } from '#application/handleUserCommand';
 import { isChronicleError, UnavailableError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
-import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, suspend } from './commandFixtures.ts';
+import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, reservationStreamOf, suspend } from './commandFixtures.ts';
 
-const depsOf = (eventStore: EventStore, extra: Partial<CommandDeps> = {}): CommandDeps => ({ eventStore, maxAttempts: 5, ...extra });
+const depsOf = (eventStore: EventStore, extra: Partial<CommandDeps> = {}): CommandDeps => ({ eventStore, reservationStreamOf, maxAttempts: 5, ...extra });
 
 const codeOf = (outcome: PromiseSettledResult<unknown>): string | null =>
   outcome.status === 'fulfilled' ? null : isChronicleError(outcome.reason) ? outcome.reason.code : String(outcome.reason);
@@ -21,7 +21,7 @@ describe('email uniqueness', () => {
       // Both reservation appends wait until both have read the free reservation: a true race.
       let bothRead: () => void = () => undefined;
       const barrier = new Promise<void>((resolve) => (bothRead = resolve));
-      const store = interceptAppends(inner, (streamId) => streamId === emailReservationStreamId(email), async (attempt) => {
+      const store = interceptAppends(inner, (streamId) => streamId === reservationStreamOf(email), async (attempt) => {
         if (attempt === 2) bothRead();
         if (attempt <= 2) await barrier;
       });
@@ -33,8 +33,8 @@ describe('email uniqueness', () => {
       expect(outcomes.map(codeOf).sort()).toEqual(['EMAIL_TAKEN', null].sort());
       const winner = outcomes[0]?.status === 'fulfilled' ? alice : bob;
       const loser = winner === alice ? bob : alice;
-      expect(await emailHolder(store, email)).toBe(winner);
-      expect(await store.readStream(emailReservationStreamId(email))).toHaveLength(1);
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBe(winner);
+      expect(await store.readStream(reservationStreamOf(email))).toHaveLength(1);
       expect(await store.readStream(userStreamId(loser))).toEqual([]);
       expect(store.attempts()).toBe(2);
     });
@@ -80,8 +80,8 @@ describe('email uniqueness', () => {
       const userId = randomUUID();
       await handleUserCommand(depsOf(store), register(userId, before), freshOptions());
       await handleUserCommand(depsOf(store), changeEmail(userId, after), freshOptions());
-      expect(await emailHolder(store, after)).toBe(userId);
-      expect(await emailHolder(store, before)).toBeNull();
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, after)).toBe(userId);
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, before)).toBeNull();
       await handleUserCommand(depsOf(store), register(randomUUID(), before), freshOptions());
     });
 
@@ -92,7 +92,54 @@ describe('email uniqueness', () => {
       await handleUserCommand(depsOf(store), register(userId, first), freshOptions());
       await handleUserCommand(depsOf(store), changeEmail(userId, second), freshOptions());
       await handleUserCommand(depsOf(store), changeEmail(userId, first), freshOptions());
-      expect([await emailHolder(store, first), await emailHolder(store, second)]).toEqual([userId, null]);
+      expect([await emailHolder({ eventStore: store, reservationStreamOf }, first), await emailHolder({ eventStore: store, reservationStreamOf }, second)]).toEqual([userId, null]);
+    });
+  });
+
+  describe('when two commands of one user want the same address and the first one fails', () => {
+    it('keeps the address claimed for the one that succeeds, so no second user can take it', async () => {
+      const inner = createMemoryEventStore();
+      const [userId, otherUser] = [randomUUID(), randomUUID()];
+      const [first, wanted] = [freshEmail(), freshEmail()];
+      // Appends to the user's stream by a gated command wait until the test opens its gate.
+      const gates = new Map<string, { open: () => void; opened: Promise<void>; reached: Promise<void>; arrive: () => void }>();
+      const gate = (commandId: string) => {
+        let open = (): void => undefined;
+        let arrive = (): void => undefined;
+        const entry = { opened: new Promise<void>((resolve) => (open = resolve)), reached: new Promise<void>((resolve) => (arrive = resolve)), open: () => open(), arrive: () => arrive() };
+        gates.set(commandId, entry);
+        return entry;
+      };
+      const store = interceptAppends(inner, isUserStream, async () => undefined);
+      const gated: typeof store = {
+        ...store,
+        appendToStream: async (streamId, events, options) => {
+          const held = streamId === userStreamId(userId) ? gates.get(String(events[0]?.metadata.commandId)) : undefined;
+          if (held !== undefined) {
+            held.arrive();
+            await held.opened;
+          }
+          return inner.appendToStream(streamId, events, options);
+        },
+      };
+      const deps = depsOf(gated);
+      // X registers the user with `wanted` and stalls before its append; W registers the user
+      // with another address; Y changes the address to `wanted` and stalls too.
+      const x = gate('x');
+      const registration = handleUserCommand(deps, register(userId, wanted), freshOptions({ commandId: 'x' })).catch((error: unknown) => error);
+      await x.reached;
+      await handleUserCommand(deps, register(userId, first), freshOptions({ commandId: 'w' }));
+      const y = gate('y');
+      const change = handleUserCommand(deps, changeEmail(userId, wanted), freshOptions({ commandId: 'y' }));
+      await y.reached;
+      // X fails (the user exists now) and compensates; Y then writes the address into the stream.
+      x.open();
+      expect(codeOf({ status: 'rejected', reason: await registration })).toBe('USER_ALREADY_REGISTERED');
+      y.open();
+      await change;
+      expect(await emailHolder({ eventStore: inner, reservationStreamOf }, wanted)).toBe(userId);
+      const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(inner), register(otherUser, wanted), freshOptions())]);
+      expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('EMAIL_TAKEN');
     });
   });
 
@@ -105,8 +152,8 @@ describe('email uniqueness', () => {
       });
       const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(store), register(randomUUID(), email), freshOptions())]);
       expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('STORE_UNAVAILABLE');
-      expect(await emailHolder(inner, email)).toBeNull();
-      expect((await inner.readStream(emailReservationStreamId(email))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased']);
+      expect(await emailHolder({ eventStore: inner, reservationStreamOf }, email)).toBeNull();
+      expect((await inner.readStream(reservationStreamOf(email))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased']);
       await handleUserCommand(depsOf(inner), register(randomUUID(), email), freshOptions());
     });
 
@@ -120,7 +167,7 @@ describe('email uniqueness', () => {
       });
       const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(store), changeEmail(userId, wanted), freshOptions())]);
       expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('USER_SUSPENDED');
-      expect(await emailHolder(inner, wanted)).toBeNull();
+      expect(await emailHolder({ eventStore: inner, reservationStreamOf }, wanted)).toBeNull();
     });
 
     it('releases the reservation of a registration whose retry succeeds later with the same key', async () => {
@@ -133,8 +180,8 @@ describe('email uniqueness', () => {
       });
       await Promise.allSettled([handleUserCommand(depsOf(failing), register(userId, email), options)]);
       await handleUserCommand(depsOf(inner), register(userId, email), options);
-      expect(await emailHolder(inner, email)).toBe(userId);
-      expect((await inner.readStream(emailReservationStreamId(email))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased', 'EmailReserved']);
+      expect(await emailHolder({ eventStore: inner, reservationStreamOf }, email)).toBe(userId);
+      expect((await inner.readStream(reservationStreamOf(email))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased', 'EmailReserved']);
     });
 
     it('reports a compensation that could not be written, and still answers the original error', async () => {
@@ -164,8 +211,8 @@ describe('email uniqueness', () => {
       await reserveEmail(depsOf(store), email, randomUUID(), longAgo, freshOptions());
       const userId = randomUUID();
       await handleUserCommand(depsOf(store), register(userId, email), freshOptions());
-      expect(await emailHolder(store, email)).toBe(userId);
-      expect((await store.readStream(emailReservationStreamId(email))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased', 'EmailReserved']);
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBe(userId);
+      expect((await store.readStream(reservationStreamOf(email))).map((e) => e.type)).toEqual(['EmailReserved', 'EmailReleased', 'EmailReserved']);
     });
 
     it('keeps refusing it while the reservation is recent: its command may still be running', async () => {
@@ -175,7 +222,7 @@ describe('email uniqueness', () => {
       await reserveEmail(depsOf(store), email, ghost, aMinuteAgo, freshOptions());
       const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(store), register(randomUUID(), email), freshOptions())]);
       expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('EMAIL_TAKEN');
-      expect(await emailHolder(store, email)).toBe(ghost);
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBe(ghost);
     });
 
     it('never takes an address its holder uses, however old the reservation', async () => {
@@ -185,7 +232,7 @@ describe('email uniqueness', () => {
       await handleUserCommand(depsOf(store), { ...register(holder, email), metadata: { now: longAgo } }, freshOptions());
       const [outcome] = await Promise.allSettled([handleUserCommand(depsOf(store), register(randomUUID(), email), freshOptions())]);
       expect(codeOf(outcome as PromiseSettledResult<unknown>)).toBe('EMAIL_TAKEN');
-      expect(await emailHolder(store, email)).toBe(holder);
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBe(holder);
     });
   });
 });

@@ -5,15 +5,15 @@ import { getUserHistory } from '#application/getUserHistory';
 import { handleUserCommand } from '#application/handleUserCommand';
 import { isChronicleError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
-import { freshEmail, freshOptions, now, register, suspend } from './commandFixtures.ts';
+import { freshEmail, freshOptions, now, register, reservationStreamOf, suspend } from './commandFixtures.ts';
 
 describe('user history', () => {
   it('lists every event oldest first with type, schema version, revision, position, time, data and metadata', async () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
     const options = freshOptions();
-    await handleUserCommand({ eventStore, maxAttempts: 3 }, register(userId, freshEmail()), options);
-    await handleUserCommand({ eventStore, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
+    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), options);
+    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
     const items = await getUserHistory({ eventStore }, userId);
     expect(items.map((i) => [i.type, i.revision, i.schemaVersion, i.occurredAt])).toEqual([
       ['UserRegistered', 0n, 1, now.toISOString()],
@@ -27,7 +27,7 @@ describe('user history', () => {
   it('shows a stored v1 event with its stored version and its data upcast', async () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
-    await handleUserCommand({ eventStore, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
+    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
     const metadata = { schemaVersion: 1, $correlationId: 'c', $causationId: 'c', commandId: 'c', occurredAt: now.toISOString() };
     await eventStore.appendToStream(
       userStreamId(userId),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '#adapters/memory/memoryEventStore';
-import { emailHolder, emailReservationStreamId } from '#application/emailReservations';
+import { emailHolder } from '#application/emailReservations';
 import { commandEventId } from '#application/eventIds';
 import { handleUserCommand, type CommandDeps } from '#application/handleUserCommand';
 import { isChronicleError } from '#domain/errors';
@@ -9,9 +9,9 @@ import type { UserCommand } from '#domain/userCommands';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
 import type { CommandOptions } from '#application/commandOptions';
-import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, reactivate, register, suspend, verifyEmail } from './commandFixtures.ts';
+import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, reactivate, register, reservationStreamOf, suspend, verifyEmail } from './commandFixtures.ts';
 
-const depsOf = (eventStore: EventStore, maxAttempts = 5): CommandDeps => ({ eventStore, maxAttempts });
+const depsOf = (eventStore: EventStore, maxAttempts = 5): CommandDeps => ({ eventStore, reservationStreamOf, maxAttempts });
 
 const codeOf = async (promise: Promise<unknown>): Promise<string> => {
   try {
@@ -62,7 +62,7 @@ describe('user command handling', () => {
     it('writes metadata: schema version, correlation, causation, command id, time, actor', async () => {
       const store = createMemoryEventStore();
       const userId = randomUUID();
-      const options = freshOptions({ actor: 'admin-7' });
+      const options = freshOptions({ actor: { issuer: 'https://id.example', subject: 'admin-7' } });
       await handleUserCommand(depsOf(store), register(userId, freshEmail()), options);
       const [stored] = await store.readStream(userStreamId(userId));
       expect(stored?.metadata).toEqual({
@@ -71,7 +71,7 @@ describe('user command handling', () => {
         $causationId: options.commandId,
         commandId: options.commandId,
         occurredAt: now.toISOString(),
-        actor: 'admin-7',
+        actor: { issuer: 'https://id.example', subject: 'admin-7' },
       });
     });
 
@@ -131,7 +131,7 @@ describe('user command handling', () => {
       ]);
       expect(a).toEqual(b);
       expect(await store.readStream(userStreamId(userId))).toHaveLength(1);
-      expect(await emailHolder(store, email)).toBe(userId);
+      expect(await emailHolder({ eventStore: store, reservationStreamOf }, email)).toBe(userId);
     });
 
     it('treats the same key sent for two different users as two commands', async () => {
@@ -143,7 +143,7 @@ describe('user command handling', () => {
       await handleUserCommand(depsOf(store), changeEmail(alice, newAlice), options);
       await handleUserCommand(depsOf(store), changeEmail(bob, newBob), options);
       expect((await store.readStream(userStreamId(bob))).map((e) => e.data['email'])).toEqual([expect.any(String), newBob]);
-      expect([await emailHolder(store, newAlice), await emailHolder(store, newBob)]).toEqual([alice, bob]);
+      expect([await emailHolder({ eventStore: store, reservationStreamOf }, newAlice), await emailHolder({ eventStore: store, reservationStreamOf }, newBob)]).toEqual([alice, bob]);
     });
 
     it('refuses a key already used for a different command, writing nothing', async () => {
@@ -152,8 +152,44 @@ describe('user command handling', () => {
       await handleUserCommand(depsOf(store), register(userId, freshEmail()), freshOptions());
       const options = freshOptions();
       await handleUserCommand(depsOf(store), suspend(userId), options);
-      expect(await codeOf(handleUserCommand(depsOf(store), reactivate(userId), options))).toBe('VALIDATION_FAILED');
+      expect(await codeOf(handleUserCommand(depsOf(store), reactivate(userId), options))).toBe('IDEMPOTENCY_KEY_REUSED');
       expect((await store.readStream(userStreamId(userId))).map((e) => e.type)).toEqual(['UserRegistered', 'UserSuspended']);
+    });
+
+    it('answers the first result for the same request again, and refuses the key with another request, writing nothing', async () => {
+      const store = createMemoryEventStore();
+      const userId = randomUUID();
+      await handleUserCommand(depsOf(store), register(userId, freshEmail()), freshOptions());
+      const options = freshOptions({ requestFingerprint: 'fingerprint-of-email-a' });
+      const first = await handleUserCommand(depsOf(store), changeEmail(userId, freshEmail()), options);
+      expect(await handleUserCommand(depsOf(store), changeEmail(userId, freshEmail()), options)).toEqual(first);
+      const reused = { ...options, requestFingerprint: 'fingerprint-of-email-b' };
+      expect(await codeOf(handleUserCommand(depsOf(store), changeEmail(userId, freshEmail()), reused))).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect((await store.readStream(userStreamId(userId))).map((e) => e.type)).toEqual(['UserRegistered', 'EmailChanged']);
+    });
+
+    it('stores the fingerprint, never the request itself', async () => {
+      const store = createMemoryEventStore();
+      const userId = randomUUID();
+      await handleUserCommand(depsOf(store), register(userId, freshEmail()), freshOptions({ requestFingerprint: 'opaque-digest' }));
+      expect((await store.readStream(userStreamId(userId)))[0]?.metadata['requestFingerprint']).toBe('opaque-digest');
+    });
+  });
+
+  describe('when an authorization guard needs the loaded account', () => {
+    it('runs it before deciding, and writes nothing when it refuses', async () => {
+      const store = createMemoryEventStore();
+      const userId = randomUUID();
+      const email = freshEmail();
+      await handleUserCommand(depsOf(store), register(userId, email), freshOptions());
+      const seen: string[] = [];
+      const guard = (state: { status: string }) => {
+        seen.push(state.status);
+        throw new Error('refused by guard');
+      };
+      await expect(handleUserCommand(depsOf(store), verifyEmail(userId, email), freshOptions({ guard }))).rejects.toThrow('refused by guard');
+      expect(seen).toEqual(['active']);
+      expect(await store.readStream(userStreamId(userId))).toHaveLength(1);
     });
   });
 
@@ -240,7 +276,7 @@ describe('user command handling', () => {
     const email = freshEmail();
     const userId = randomUUID();
     await handleUserCommand(depsOf(store), register(userId, email), freshOptions());
-    const reservation = await store.readStream(emailReservationStreamId(email));
+    const reservation = await store.readStream(reservationStreamOf(email));
     expect(reservation.map(({ type, data }) => ({ type, userId: data['userId'] }))).toEqual([{ type: 'EmailReserved', userId }]);
     expect(JSON.stringify(reservation.map(({ streamId, data, metadata }) => ({ streamId, data, metadata })))).not.toContain(email);
   });

@@ -8,7 +8,7 @@ import { getUser, listUsers, type QueryDeps } from '#application/userQueries';
 import { isChronicleError, isUnavailableError, UnavailableError } from '#domain/errors';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
-import { freshEmail, freshOptions, register, suspend } from './commandFixtures.ts';
+import { freshEmail, freshOptions, register, reservationStreamOf, suspend } from './commandFixtures.ts';
 
 /** Plays the projector: applies everything after the checkpoint. */
 const project = async (store: EventStore, readModels: ReadModels): Promise<void> => {
@@ -22,7 +22,7 @@ const setup = (consistencyWaitMs = 200) => {
   const store = createMemoryEventStore();
   const readModels = createMemoryReadModels();
   const deps: QueryDeps = { readModels, consistencyWaitMs, pollIntervalMs: 5 };
-  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore: store, maxAttempts: 3 }, command, freshOptions());
+  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore: store, reservationStreamOf, maxAttempts: 3 }, command, freshOptions());
   return { store, readModels, deps, run };
 };
 

@@ -7,6 +7,7 @@ import type { HttpEvent } from '#http/httpEvent';
 import { httpHandler } from '#http/httpHandler';
 import { createJsonLogger } from '#logging/jsonLogger';
 import { jsonResponse } from '#http/jsonResponse';
+import { testStackDeps } from '#test/support/testIdentity';
 
 const context = { awsRequestId: 'lambda-request-1' } as Context;
 
@@ -26,8 +27,8 @@ const setup = (handle: (body: unknown) => Promise<unknown> = async (body) => bod
   const lines: string[] = [];
   const logger = createJsonLogger('http', 'info', (line) => lines.push(line));
   const handler = httpHandler(
-    { logger, maxBodyBytes: 100 },
-    { route: 'POST /things', ...options, schemas: { body: z.object({ email: z.string(), count: z.number().int() }).or(z.object({})) } },
+    testStackDeps(logger, 100),
+    { route: 'POST /things', access: 'public', ...options, schemas: { body: z.object({ email: z.string(), count: z.number().int() }).or(z.object({})) } },
     async (request) => jsonResponse(200, await handle(request.body)),
   );
   const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -37,9 +38,10 @@ const setup = (handle: (body: unknown) => Promise<unknown> = async (body) => bod
 const strictSetup = () => {
   const lines: string[] = [];
   const handler = httpHandler(
-    { logger: createJsonLogger('http', 'info', (line) => lines.push(line)), maxBodyBytes: 1000 },
+    testStackDeps(createJsonLogger('http', 'info', (line) => lines.push(line)), 1000),
     {
       route: 'POST /users/{id}',
+      access: 'public',
       body: 'required',
       schemas: { body: z.object({ email: z.string(), displayName: z.string() }), path: z.object({ id: z.uuid() }) },
     },

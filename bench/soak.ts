@@ -1,0 +1,194 @@
+/**
+ * npm run soak [-- --quick] [--minutes N] [--seed N]
+ *
+ * Chaos under load, in the production shape on this machine: the EventStoreDB emulator (test
+ * infrastructure, for its fault injection), a private Redis keeping an append-only file, the
+ * Lambdas in this process (the real handlers and wiring), and the projector as a child process.
+ * Concurrent clients send a realistic mix of commands while a chaos loop SIGKILLs the
+ * projector, kills and restarts Redis, drops and delays EventStoreDB connections and fails
+ * appends. At the end the log is checked against the clients' own record, and the read model
+ * against a clean replay of the log. Writes bench/results/soak.json; exits 1 on any loss,
+ * duplicate, mismatch or unexpected 5xx.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createClient } from 'redis';
+import { connectRedis } from '#adapters/redis/connectRedis';
+import { createRedisReadModels } from '#adapters/redis/redisReadModels';
+import { createEventStoreDBClient, createEventStoreDBEventStore } from '#adapters/eventstoredb/index';
+import { userIdOfPrincipal } from '#application/principal';
+import { projectStoredEvent } from '#application/userProjection';
+import { DEV_AUDIENCE, DEV_ISSUER, localHttpSecrets, mintDevToken, serveDevJwks } from '#scripts/devIssuer';
+import { startEsdbEmulator } from '#test/support/esdb-emulator/index';
+import { startPersistentRedis } from '#test/support/persistentRedis';
+import { bundleProjector, startProjectorProcess, type ProjectorProcess } from '#test/support/projectorProcess';
+import { dumpReadModel } from '#test/support/readModelDump';
+import { tempDir } from '#test/support/tempDir';
+import { seededRandom } from '#test/support/userTraffic';
+import { inProcessApi } from './soak/inProcessApi.ts';
+import { runSoakClients } from './soak/soakClients.ts';
+import { planChaos, runChaos } from './soak/soakChaos.ts';
+import { checkLog, readUserLog } from './soak/soakChecks.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, minutes: { type: 'string' }, seed: { type: 'string' } } });
+const quick = values.quick;
+const minutes = Number(values.minutes ?? (quick ? 2 : 20));
+const seed = Number(values.seed ?? Date.now() % 1_000_000);
+const faults = quick ? { kills: 6, redisRestarts: 3, drops: 12 } : { kills: Math.max(50, minutes * 3), redisRestarts: Math.max(10, minutes), drops: Math.max(100, minutes * 6) };
+const random = seededRandom(seed);
+const log = (line: string) => console.log(`[soak] ${line}`);
+const startedAt = Date.now();
+log(`seed ${seed} (replay: npm run soak -- ${quick ? '--quick ' : ''}--minutes ${minutes} --seed ${seed})`);
+
+// 1. The stores: the emulator and a Redis that keeps what it acknowledged across a SIGKILL.
+const dir = tempDir('chronicle-soak-');
+const emulator = await startEsdbEmulator();
+const redis = await startPersistentRedis(dir.path);
+const issuer = await serveDevJwks(dir.path);
+const version = 1;
+const replayVersion = 999_999;
+
+// 2. The Lambdas, in this process, configured for production stores. Their JSON log lines go to
+// a file (outages make many), the soak's own lines to the terminal.
+const lambdaLog = path.join(dir.path, 'lambdas.log');
+const writeStdout = process.stdout.write.bind(process.stdout);
+let lambdaLogLines = 0;
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  if (typeof chunk === 'string' && chunk.startsWith('{"time"')) {
+    lambdaLogLines++;
+    appendFileSync(lambdaLog, chunk);
+    return true;
+  }
+  return writeStdout(chunk, ...(rest as []));
+}) as typeof process.stdout.write;
+Object.assign(process.env, {
+  EVENTSTORE_CONNECTION_STRING: emulator.connectionString,
+  REDIS_URL: redis.url,
+  READ_MODEL_VERSION: String(version),
+  AUTH_ISSUER: DEV_ISSUER,
+  AUTH_AUDIENCE: DEV_AUDIENCE,
+  AUTH_JWKS_URL: issuer.jwksUrl,
+  LOG_LEVEL: 'warn',
+  CONSISTENCY_WAIT_MS: '0',
+  ...localHttpSecrets(dir.path),
+});
+const api = await inProcessApi();
+
+// 3. The projector, a child process we can SIGKILL.
+const bundle = await bundleProjector();
+const projectorEnv = {
+  EVENTSTORE_CONNECTION_STRING: emulator.connectionString,
+  REDIS_URL: redis.url,
+  READ_MODEL_VERSION: String(version),
+  PROJECTOR_GROUP: 'chronicle-soak',
+  PROJECTOR_SUBSCRIPTION_MESSAGE_TIMEOUT_MS: '2000',
+  PROJECTOR_RETRY_MAX_ELAPSED_MS: '10000',
+  LOG_LEVEL: 'warn',
+};
+let projector: ProjectorProcess = startProjectorProcess(projectorEnv, bundle);
+
+let stop = false;
+const durationMs = minutes * 60_000;
+const clients = runSoakClients({
+  api,
+  mint: (subject, admin) => mintDevToken(dir.path, { subject, admin }),
+  userIdOf: (subject) => userIdOfPrincipal({ issuer: DEV_ISSUER, subject }),
+  clients: 8,
+  emails: quick ? 150 : 1500,
+  random,
+  shouldStop: () => stop,
+});
+const chaos = await runChaos(
+  planChaos(faults, random),
+  durationMs,
+  {
+    emulator,
+    killProjector: async () => {
+      await projector.kill('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 200 + random() * 1500));
+      projector = startProjectorProcess(projectorEnv, bundle);
+    },
+    restartRedis: async () => {
+      await redis.stop('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 200 + random() * 1500));
+      await redis.start();
+    },
+  },
+  random,
+  log,
+);
+emulator.faults.reset();
+stop = true;
+const ledger = await clients;
+log(`clients done: ${ledger.requests} requests, ${ledger.commands.filter((c) => c.acknowledged).length} commands acknowledged`);
+
+// 4. The log against the clients' record.
+const eventStore = createEventStoreDBEventStore(createEventStoreDBClient(emulator.connectionString));
+const events = await readUserLog(eventStore);
+const logCheck = checkLog(events, ledger.commands, DEV_ISSUER);
+
+// 5. The projector's read model against a clean replay of the same log (bounded wait for catch-up).
+const redisClient = createClient({ url: redis.url });
+await redisClient.connect();
+const replay = createRedisReadModels({ client: await connectRedis(redis.url), version: replayVersion });
+for (let i = 0; i < events.length; i += 1000) {
+  const page = events.slice(i, i + 1000);
+  await replay.applyBatch(page.map(projectStoredEvent), page.at(-1)?.position ?? null);
+}
+const comparable = async (v: number) => {
+  const dump = await dumpReadModel(redisClient, v);
+  dump.delete('checkpoint'); // positions past the last user event differ by design
+  return dump;
+};
+const expected = await comparable(replayVersion);
+let mismatches: string[] = [];
+const deadline = Date.now() + 90_000;
+for (;;) {
+  const actual = await comparable(version);
+  const names = new Set([...expected.keys(), ...actual.keys()]);
+  mismatches = [...names].filter((name) => JSON.stringify(expected.get(name)) !== JSON.stringify(actual.get(name)));
+  if (mismatches.length === 0 || Date.now() > deadline) break;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+const result = {
+  minutes: Math.round(((Date.now() - startedAt) / 60_000) * 10) / 10,
+  seed,
+  quick,
+  commandsAcknowledged: ledger.commands.filter((c) => c.acknowledged).length,
+  commandsSent: ledger.commands.length,
+  requests: ledger.requests,
+  userEvents: logCheck.userEvents,
+  projectorKills: chaos.projectorKills,
+  redisRestarts: chaos.redisRestarts,
+  connectionDrops: chaos.connectionDrops,
+  connectionDelays: chaos.delays,
+  failedAppendBursts: chaos.failedAppends,
+  eventsLost: logCheck.eventsLost,
+  eventsDuplicated: logCheck.eventsDuplicated,
+  unacknowledgedPresent: logCheck.unacknowledgedPresent,
+  emailsHeldTwice: logCheck.emailsHeldTwice,
+  readModelMismatches: mismatches.length,
+  unexpected5xx: ledger.unexpected5xx.length,
+  lambdaLogLines,
+  statuses: Object.fromEntries([...ledger.statuses.entries()].sort(([a], [b]) => a - b)),
+};
+console.log(JSON.stringify(result, null, 2));
+for (const line of [...logCheck.details, ...mismatches.slice(0, 20).map((name) => `read model differs at ${name}`), ...ledger.unexpected5xx.slice(0, 20)]) log(line);
+const resultsDir = path.resolve(import.meta.dirname, 'results');
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(path.join(resultsDir, quick ? 'soak-quick.json' : 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
+
+await projector.kill('SIGTERM');
+await redisClient.quit();
+await replay.close();
+await eventStore.close();
+await issuer.close();
+await emulator.stop();
+await redis.stop('SIGTERM');
+bundle.remove();
+dir.remove();
+const failed = result.eventsLost + result.eventsDuplicated + result.emailsHeldTwice + result.readModelMismatches + result.unexpected5xx > 0;
+log(failed ? 'FAILED' : 'passed');
+process.exit(failed ? 1 : 0);
