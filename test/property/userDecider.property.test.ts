@@ -68,36 +68,40 @@ type Model =
 
 type Prediction = { readonly code: string } | { readonly next: Model; readonly event: UserEventType };
 
+/** Values are judged before the state (bad input is a 400 whatever the user's state), then the rules. */
 const predict = (model: Model, intent: Intent): Prediction => {
-  if (intent.type === 'RegisterUser') {
-    if (model.registered) return { code: 'USER_ALREADY_REGISTERED' };
-    const email = EMAILS[intent.email]!.stored;
-    const displayName = NAMES[intent.name]!.stored;
-    if (email === null || displayName === null) return { code: 'VALIDATION_FAILED' };
-    return { next: { registered: true, suspended: false, email, verified: false, displayName }, event: 'UserRegistered' };
-  }
-  if (!model.registered) return { code: 'USER_NOT_FOUND' };
   switch (intent.type) {
+    case 'RegisterUser': {
+      const email = EMAILS[intent.email]!.stored;
+      const displayName = NAMES[intent.name]!.stored;
+      if (email === null || displayName === null) return { code: 'VALIDATION_FAILED' };
+      if (model.registered) return { code: 'USER_ALREADY_REGISTERED' };
+      return { next: { registered: true, suspended: false, email, verified: false, displayName }, event: 'UserRegistered' };
+    }
     case 'ChangeEmail': {
-      if (model.suspended) return { code: 'USER_SUSPENDED' };
       const email = EMAILS[intent.email]!.stored;
       if (email === null) return { code: 'VALIDATION_FAILED' };
+      if (!model.registered) return { code: 'USER_NOT_FOUND' };
+      if (model.suspended) return { code: 'USER_SUSPENDED' };
       if (email === model.email) return { code: 'EMAIL_UNCHANGED' };
       return { next: { ...model, email, verified: false }, event: 'EmailChanged' };
     }
     case 'VerifyEmail': {
-      if (model.suspended) return { code: 'USER_SUSPENDED' };
       const email = EMAILS[intent.email]!.stored;
       if (email === null) return { code: 'VALIDATION_FAILED' };
+      if (!model.registered) return { code: 'USER_NOT_FOUND' };
+      if (model.suspended) return { code: 'USER_SUSPENDED' };
       if (email !== model.email) return { code: 'EMAIL_NOT_CURRENT' };
       if (model.verified) return { code: 'EMAIL_ALREADY_VERIFIED' };
       return { next: { ...model, verified: true }, event: 'EmailVerified' };
     }
     case 'SuspendUser':
-      if (model.suspended) return { code: 'USER_ALREADY_SUSPENDED' };
       if (REASONS[intent.reason]!.stored === null) return { code: 'VALIDATION_FAILED' };
+      if (!model.registered) return { code: 'USER_NOT_FOUND' };
+      if (model.suspended) return { code: 'USER_ALREADY_SUSPENDED' };
       return { next: { ...model, suspended: true }, event: 'UserSuspended' };
     case 'ReactivateUser':
+      if (!model.registered) return { code: 'USER_NOT_FOUND' };
       if (!model.suspended) return { code: 'USER_NOT_SUSPENDED' };
       return { next: { ...model, suspended: false }, event: 'UserReactivated' };
   }
