@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { APPLY_BATCH_SCRIPT, encodeBatch } from '#adapters/redis/applyBatchScript';
+import { packStrings } from '#adapters/redis/msgpackStrings';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { readModelKeys } from '#adapters/redis/readModelKeys';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
@@ -85,11 +86,13 @@ describe('redis read models, beyond the contract', () => {
       const valid = encodeBatch(prefix, [], 5n);
       // A change kind the script does not know, after a well-formed event: nothing may be written.
       const malformed = [prefix, '5', '2', 'user-a', '0', '', '1', '0', 'user-b', '0', '', '2', '1', 'x', 'b'];
-      const error = await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', ...malformed]).catch((e: unknown) => e);
+      const error = await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', packStrings(malformed)]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect(isUnavailableError(translateRedisError(error, 'applyBatch'))).toBe(false);
       expect(await client.exists([`${prefix}checkpoint`, `${prefix}applied`])).toBe(0);
-      expect(await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', ...valid])).toBe('');
+      const notPacked = await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', '42']).catch((e: unknown) => e);
+      expect(String(notPacked)).toMatch(/malformed argument/);
+      expect(await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', packStrings(valid)])).toBe('');
       expect(await client.get(`${prefix}checkpoint`)).toBe('5');
     } finally {
       await deleteVersion(client, version);

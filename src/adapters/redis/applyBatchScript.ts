@@ -4,7 +4,8 @@ import type { ApplyOutcome, ProjectedEvent, ReadModelChange } from '#ports/readM
 import { orderKeyOf } from '#adapters/shared/userPaging';
 
 /**
- * One batch, applied atomically by Redis. ARGV, flat so that Lua reads it without decoding:
+ * One batch, applied atomically by Redis. Its one argument is a MessagePack array of strings
+ * (msgpackStrings.ts), unpacked into a flat list the script walks by index:
  *
  *   prefix, checkpoint ('' = none), event count, then per event:
  *     streamId, revision, previous revision ('' for revision 0), position, change count, then per change:
@@ -27,7 +28,10 @@ import { orderKeyOf } from '#adapters/shared/userPaging';
  * fine on a standalone or replicated Redis, not on Redis Cluster.
  */
 export const APPLY_BATCH_SCRIPT = `
-local ARGV, call, tonumber = ARGV, redis.call, tonumber
+local call, tonumber = redis.call, tonumber
+local function bad(what) return redis.error_reply('ERR chronicle apply-batch: malformed ' .. what) end
+local ARGV = cmsgpack.unpack(ARGV[1])
+if type(ARGV) ~= 'table' then return bad('argument (a MessagePack array of strings)') end
 local prefix, checkpoint, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local argc = #ARGV
 
@@ -38,7 +42,6 @@ end
 
 local patchable = { email = true, displayName = true, status = true, emailVerified = true }
 local statuses = { active = true, suspended = true }
-local function bad(what) return redis.error_reply('ERR chronicle apply-batch: malformed ' .. what) end
 
 if not count then return bad('event count') end
 local streams, seen = {}, {}
