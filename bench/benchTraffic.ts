@@ -29,7 +29,15 @@ interface UserSim {
 // Recent users are the active ones; older ones drop out of the window (and out of memory).
 const ACTIVE_WINDOW = 50_000;
 
-export function* wireTraffic(count: number, seed: number): Generator<WireEvent> {
+/**
+ * Seals an event's personal fields as the command side does (answers the stored `data` object's
+ * JSON text); omitted, the traffic is plaintext, as written before encryption.
+ */
+export type SealTraffic = (userId: string, type: string, data: Record<string, string | boolean>) => string;
+
+export function* wireTraffic(count: number, seed: number, seal?: SealTraffic): Generator<WireEvent> {
+  const dataOf = (userId: string, type: string, data: Record<string, string | boolean>, plaintext: string): string =>
+    seal === undefined ? plaintext : seal(userId, type, data);
   const random = seededRandom(seed);
   const run = (seed >>> 0).toString(16).padStart(8, '0');
   const uuid = (kind: string, n: number): string => `${run}-${kind}-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -57,7 +65,12 @@ export function* wireTraffic(count: number, seed: number): Generator<WireEvent> 
         type: 'UserRegistered',
         revision: 0n,
         position,
-        data: `{"userId":"${userId}","email":"${user.email}","displayName":"User ${i}","registeredAt":"${at}"}`,
+        data: dataOf(
+          userId,
+          'UserRegistered',
+          { userId, email: user.email, displayName: `User ${i}`, registeredAt: at },
+          `{"userId":"${userId}","email":"${user.email}","displayName":"User ${i}","registeredAt":"${at}"}`,
+        ),
         metadata: metadata(1),
         recordedAt: clock,
       };
@@ -73,15 +86,41 @@ export function* wireTraffic(count: number, seed: number): Generator<WireEvent> 
       user.email = `c${i}@example.com`;
       user.verified = false;
       // One in five stored as v1 (no `verified`): the upcaster runs on those.
-      yield random() < 0.2
+      // Sealed traffic is written at the current version only (encryption came after v2).
+      yield random() < 0.2 && seal === undefined
         ? { ...base, type: 'EmailChanged', data: `{"userId":"${user.userId}","email":"${user.email}","changedAt":"${at}"}`, metadata: metadata(1) }
-        : { ...base, type: 'EmailChanged', data: `{"userId":"${user.userId}","email":"${user.email}","changedAt":"${at}","verified":false}`, metadata: metadata(2) };
+        : {
+            ...base,
+            type: 'EmailChanged',
+            data: dataOf(
+              user.userId,
+              'EmailChanged',
+              { userId: user.userId, email: user.email, changedAt: at, verified: false },
+              `{"userId":"${user.userId}","email":"${user.email}","changedAt":"${at}","verified":false}`,
+            ),
+            metadata: metadata(2),
+          };
     } else if (roll < 0.85 && !user.verified) {
       user.verified = true;
-      yield { ...base, type: 'EmailVerified', data: `{"userId":"${user.userId}","email":"${user.email}","verifiedAt":"${at}"}`, metadata: metadata(1) };
+      yield {
+        ...base,
+        type: 'EmailVerified',
+        data: dataOf(user.userId, 'EmailVerified', { userId: user.userId, email: user.email, verifiedAt: at }, `{"userId":"${user.userId}","email":"${user.email}","verifiedAt":"${at}"}`),
+        metadata: metadata(1),
+      };
     } else {
       user.suspended = true;
-      yield { ...base, type: 'UserSuspended', data: `{"userId":"${user.userId}","reason":"terms of service","suspendedAt":"${at}"}`, metadata: metadata(1) };
+      yield {
+        ...base,
+        type: 'UserSuspended',
+        data: dataOf(
+          user.userId,
+          'UserSuspended',
+          { userId: user.userId, reason: 'terms of service', suspendedAt: at },
+          `{"userId":"${user.userId}","reason":"terms of service","suspendedAt":"${at}"}`,
+        ),
+        metadata: metadata(1),
+      };
     }
   }
 }

@@ -19,7 +19,15 @@ import type { UserStatus } from '#domain/userState';
 import type { ProjectedEvent } from '#ports/readModels';
 import { createProjector } from '#projector/createProjector';
 import { startPrivateRedis } from '#test/support/redis';
-import { decodeWireEvent, wireTraffic } from './benchTraffic.ts';
+import { createHash } from 'node:crypto';
+import { aesGcmPersonalDataKey } from '#adapters/crypto/aesGcmPersonalDataKey';
+import { createLocalKeyWrapper } from '#adapters/crypto/localKeyWrapper';
+import { createSqliteDataKeyStore } from '#adapters/sqlite/sqliteDataKeyStore';
+import { createUserKeys } from '#application/userKeys';
+import { userBatchProjection } from '#application/userProjection';
+import { encodeUserEvent } from '#domain/userEventCodec';
+import type { UserEvent } from '#domain/userEvents';
+import { decodeWireEvent, wireTraffic, type SealTraffic } from './benchTraffic.ts';
 
 /**
  * npm run bench:projector [-- --quick] [--events N] [--runs N]
@@ -39,6 +47,19 @@ import { decodeWireEvent, wireTraffic } from './benchTraffic.ts';
 let REDIS_URL = process.env['REDIS_URL'] ?? '';
 const BATCH_SIZE = 1000;
 const SEED = 20_240_101;
+/** `--plaintext`: traffic as written before encryption (no keys fetched, nothing opened). */
+const PLAINTEXT = process.argv.includes('--plaintext');
+
+// Each user's data key, derived from the id so that the seeded key store, the traffic generator
+// and the baseline agree without sharing state; the wrapping key is fixed for the same reason.
+const benchDataKey = (userId: string): Uint8Array => new Uint8Array(createHash('sha256').update(`bench/${SEED}/${userId}`).digest());
+const BENCH_WRAPPER = createLocalKeyWrapper(new Uint8Array(32).fill(42));
+
+/** Seals as the command side does: personal fields of each event in one AES-256-GCM ciphertext. */
+const sealTraffic: SealTraffic = (userId, type, data) =>
+  JSON.stringify(encodeUserEvent({ type, data } as unknown as UserEvent, aesGcmPersonalDataKey(benchDataKey(userId))).data);
+const trafficSeal = PLAINTEXT ? undefined : sealTraffic;
+const benchKeyOf = (userId: string) => aesGcmPersonalDataKey(benchDataKey(userId));
 
 interface RunResult {
   readonly events: number;
@@ -79,7 +100,7 @@ const uniqueVersion = (): number => 900_000 + Math.floor(Math.random() * 99_000)
 const inMemorySource = (count: number): EventSource => ({
   async subscribe(): Promise<EventSubscription> {
     async function* deliver(): AsyncGenerator<DeliveredEvent> {
-      for (const wire of wireTraffic(count, SEED)) yield { event: decodeWireEvent(wire), retryCount: 0 };
+      for (const wire of wireTraffic(count, SEED, trafficSeal)) yield { event: decodeWireEvent(wire), retryCount: 0 };
     }
     const events = deliver();
     return {
@@ -95,12 +116,15 @@ const inMemorySource = (count: number): EventSource => ({
 
 // The worker: one measured run in its own process.
 const runWorker = async (mode: 'memory' | 'sqlite', events: number, version: number, eventsFile: string): Promise<RunResult> => {
+  // The users' keys from the seeded SQLite key store, through the production cache (once per user per batch).
+  const keyStore = PLAINTEXT ? null : createSqliteDataKeyStore({ path: keysFileOf(eventsFile), wrapper: BENCH_WRAPPER });
   const client = await connectRedis(REDIS_URL);
   const readModels = createRedisReadModels({ client, version, ownsClient: true });
   const sqliteSource = mode === 'sqlite' ? createSqliteEventSource({ path: eventsFile, pollIntervalMs: 50, maxRetryCount: 10 }) : null;
   const projector = createProjector({
     source: sqliteSource ?? inMemorySource(events),
     readModels,
+    ...(keyStore === null ? {} : { prepareBatch: userBatchProjection(createUserKeys({ store: keyStore, open: aesGcmPersonalDataKey, generate: () => new Uint8Array(32) })) }),
     settings: { batchSize: BATCH_SIZE, batchMaxWaitMs: 50, maxInFlight: 10_000, healthPort: null, retry: { baseDelayMs: 100, maxDelayMs: 5000, maxElapsedMs: 30_000 }, maxRetryCount: 10 },
   });
   const head = BigInt(events);
@@ -117,6 +141,7 @@ const runWorker = async (mode: 'memory' | 'sqlite', events: number, version: num
   await projector.stop();
   await sqliteSource?.close();
   await readModels.close();
+  await keyStore?.close();
   return {
     events,
     seconds,
@@ -139,7 +164,7 @@ const spawnWorker = (bundle: string, mode: 'memory' | 'sqlite', events: number, 
   new Promise((resolve, reject) => {
     const version = uniqueVersion();
     const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
-    const child = spawn(process.execPath, [...profile, bundle, '--worker', mode, String(events), String(version), eventsFile], {
+    const child = spawn(process.execPath, [...profile, bundle, '--worker', mode, String(events), String(version), eventsFile, ...(PLAINTEXT ? ['--plaintext'] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, REDIS_URL },
     });
@@ -154,7 +179,17 @@ const spawnWorker = (bundle: string, mode: 'memory' | 'sqlite', events: number, 
   });
 
 /** Seeds the events file straight through the adapter's schema, in big transactions (appending a million events one command at a time would take minutes). */
-const seedEventsFile = (file: string, events: number): void => {
+const keysFileOf = (eventsFile: string): string => path.join(path.dirname(eventsFile), 'keys.sqlite');
+
+/** Every registered user's key, wrapped, in the SQLite key store the workers read. */
+const seedKeysFile = async (eventsFile: string, userIds: readonly string[]): Promise<void> => {
+  const store = createSqliteDataKeyStore({ path: keysFileOf(eventsFile), wrapper: BENCH_WRAPPER });
+  for (const userId of userIds) await store.getOrCreate(userId, () => benchDataKey(userId));
+  await store.close();
+};
+
+const seedEventsFile = (file: string, events: number): string[] => {
+  const userIds: string[] = [];
   const db = openSqliteDatabase(file);
   migrateEventsSchema(db);
   const insert = db.prepare('INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
@@ -163,12 +198,14 @@ const seedEventsFile = (file: string, events: number): void => {
       const next = rows.next();
       if (next.done === true) return;
       const e = next.value;
+      if (e.type === 'UserRegistered') userIds.push(e.streamId.slice('user-'.length));
       insert.run(e.position, e.id, e.streamId, e.revision, e.type, e.data, e.metadata, e.recordedAt);
     }
   });
-  const rows = wireTraffic(events, SEED);
+  const rows = wireTraffic(events, SEED, trafficSeal);
   for (let written = 0; written < events; written += 50_000) insertMany(rows, 50_000);
   db.close();
+  return userIds;
 };
 
 interface BaselineResult {
@@ -187,7 +224,7 @@ interface BaselineResult {
 function* baselineBatches(events: number, version: number): Generator<string[][]> {
   const keys = readModelKeys(version);
   const users = new Map<string, { status: UserStatus; email: string; order: string }>();
-  const wire = wireTraffic(events, SEED);
+  const wire = wireTraffic(events, SEED, trafficSeal);
   const commandsFor = (projected: ProjectedEvent, out: string[][]): void => {
     const applied = ['HSET', keys.applied, projected.streamId, projected.revision.toString()];
     for (const change of projected.changes) {
@@ -201,7 +238,7 @@ function* baselineBatches(events: number, version: number): Generator<string[][]
           ['ZADD', keys.statusRegistrationOrder(user.status), '0', order],
           ['HSET', keys.emailIndex, user.email, user.id],
         );
-      } else {
+      } else if (change.type === 'userPatched') {
         const known = users.get(change.userId);
         const fields = Object.entries(change.fields).flatMap(([name, value]) => [name, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
         out.push(['HSET', keys.user(change.userId), 'revision', projected.revision.toString(), 'position', projected.position.toString(), ...fields]);
@@ -224,7 +261,7 @@ function* baselineBatches(events: number, version: number): Generator<string[][]
     for (; n < BATCH_SIZE; n++) {
       const next = wire.next();
       if (next.done === true) break;
-      commandsFor(projectStoredEvent(decodeWireEvent(next.value)), batch);
+      commandsFor(projectStoredEvent(decodeWireEvent(next.value), benchKeyOf), batch);
     }
     batch.push(['SET', keys.checkpoint, String(done + n)]);
     done += n;
@@ -350,7 +387,8 @@ const main = async (): Promise<void> => {
   try {
     const bundle = await bundleSelf(bundleDir);
     log(`seeding ${events} events into ${eventsFile}; Redis at ${REDIS_URL}${privateRedis === null ? '' : ' (private)'}`);
-    seedEventsFile(eventsFile, events);
+    const userIds = seedEventsFile(eventsFile, events);
+    if (!PLAINTEXT) await seedKeysFile(eventsFile, userIds);
     const memory: RunResult[] = [];
     const sqlite: RunResult[] = [];
     const pipelined: BaselineResult[] = [];
@@ -388,6 +426,7 @@ const main = async (): Promise<void> => {
       events,
       runs,
       batchSize: BATCH_SIZE,
+      traffic: PLAINTEXT ? 'plaintext (as before encryption)' : 'personal fields sealed (AES-256-GCM per user), keys from the SQLite key store through the cache',
       // The full path: SQLite source → decode, upcast, project → one script call per batch.
       eventsPerSecond: sqliteSummary.eventsPerSecond,
       peakRssMb: Math.max(sqliteSummary.peakRssMb, memorySummary.peakRssMb),

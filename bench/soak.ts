@@ -18,7 +18,13 @@ import { connectRedis } from '#adapters/redis/connectRedis';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
 import { createEventStoreDBClient, createEventStoreDBEventStore } from '#adapters/eventstoredb/index';
 import { userIdOfPrincipal } from '#application/principal';
-import { projectStoredEvent } from '#application/userProjection';
+import { randomBytes } from 'node:crypto';
+import { createLocalKeyWrapper } from '#adapters/crypto/localKeyWrapper';
+import { aesGcmPersonalDataKey, newDataKey } from '#adapters/crypto/aesGcmPersonalDataKey';
+import { createEventStoreDBDataKeyStore } from '#adapters/eventstoredb/eventStoreDBDataKeyStore';
+import { createUserKeys } from '#application/userKeys';
+import { userBatchProjection } from '#application/userProjection';
+import { userIdFromStreamId } from '#domain/userValues';
 import { DEV_AUDIENCE, DEV_ISSUER, localHttpSecrets, mintDevToken, serveDevJwks } from '#scripts/devIssuer';
 import { startEsdbEmulator } from '#test/support/esdb-emulator/index';
 import { startPersistentRedis } from '#test/support/persistentRedis';
@@ -26,7 +32,7 @@ import { bundleProjector, startProjectorProcess, type ProjectorProcess } from '#
 import { dumpReadModel } from '#test/support/readModelDump';
 import { tempDir } from '#test/support/tempDir';
 import { seededRandom } from '#test/support/userTraffic';
-import { inProcessApi } from './soak/inProcessApi.ts';
+import { inProcessApi } from './support/inProcessApi.ts';
 import { runSoakClients } from './soak/soakClients.ts';
 import { planChaos, runChaos } from './soak/soakChaos.ts';
 import { checkLog, readUserLog } from './soak/soakChecks.ts';
@@ -48,6 +54,8 @@ const redis = await startPersistentRedis(dir.path);
 const issuer = await serveDevJwks(dir.path);
 const version = 1;
 const replayVersion = 999_999;
+// The API, the projector and the checks below must all unwrap the same data keys.
+const wrappingKey = randomBytes(32);
 
 // 2. The Lambdas, in this process, configured for production stores. Their JSON log lines go to
 // a file (outages make many), the soak's own lines to the terminal.
@@ -71,6 +79,7 @@ Object.assign(process.env, {
   AUTH_JWKS_URL: issuer.jwksUrl,
   LOG_LEVEL: 'warn',
   CONSISTENCY_WAIT_MS: '0',
+  DATA_KEY_WRAPPING_KEY: wrappingKey.toString('base64'),
   ...localHttpSecrets(dir.path),
 });
 const api = await inProcessApi();
@@ -85,6 +94,7 @@ const projectorEnv = {
   PROJECTOR_SUBSCRIPTION_MESSAGE_TIMEOUT_MS: '2000',
   PROJECTOR_RETRY_MAX_ELAPSED_MS: '10000',
   LOG_LEVEL: 'warn',
+  DATA_KEY_WRAPPING_KEY: wrappingKey.toString('base64'),
 };
 let projector: ProjectorProcess = startProjectorProcess(projectorEnv, bundle);
 
@@ -95,7 +105,7 @@ const clients = runSoakClients({
   mint: (subject, admin) => mintDevToken(dir.path, { subject, admin }),
   userIdOf: (subject) => userIdOfPrincipal({ issuer: DEV_ISSUER, subject }),
   clients: 8,
-  emails: quick ? 150 : 1500,
+  emails: quick ? 1000 : 10_000,
   random,
   shouldStop: () => stop,
 });
@@ -124,9 +134,16 @@ const ledger = await clients;
 log(`clients done: ${ledger.requests} requests, ${ledger.commands.filter((c) => c.acknowledged).length} commands acknowledged`);
 
 // 4. The log against the clients' record.
-const eventStore = createEventStoreDBEventStore(createEventStoreDBClient(emulator.connectionString));
+const checkClient = createEventStoreDBClient(emulator.connectionString);
+const eventStore = createEventStoreDBEventStore(checkClient);
 const events = await readUserLog(eventStore);
-const logCheck = checkLog(events, ledger.commands, DEV_ISSUER);
+const userKeys = createUserKeys({
+  store: createEventStoreDBDataKeyStore(checkClient, { wrapper: createLocalKeyWrapper(wrappingKey) }),
+  open: aesGcmPersonalDataKey,
+  generate: newDataKey,
+});
+const keysFound = await userKeys.forReading([...new Set(events.map((event) => userIdFromStreamId(event.streamId)))]);
+const logCheck = checkLog(events, ledger.commands, DEV_ISSUER, (userId) => keysFound.get(userId) ?? null);
 
 // 5. The projector's read model against a clean replay of the same log (bounded wait for catch-up).
 const redisClient = createClient({ url: redis.url });
@@ -134,7 +151,8 @@ await redisClient.connect();
 const replay = createRedisReadModels({ client: await connectRedis(redis.url), version: replayVersion });
 for (let i = 0; i < events.length; i += 1000) {
   const page = events.slice(i, i + 1000);
-  await replay.applyBatch(page.map(projectStoredEvent), page.at(-1)?.position ?? null);
+  const projectOne = await userBatchProjection(userKeys)(page);
+  await replay.applyBatch(page.map(projectOne), page.at(-1)?.position ?? null);
 }
 const comparable = async (v: number) => {
   const dump = await dumpReadModel(redisClient, v);

@@ -13,6 +13,16 @@ export type ReadModelsConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
   | { readonly kind: 'redis'; readonly url: string };
 
+/** Where data keys are kept, how they are wrapped, and how long a process may cache one. */
+export interface DataKeysConfig {
+  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'eventstoredb' };
+  readonly wrapping:
+    | { readonly kind: 'kms'; readonly keyArn: string }
+    | { readonly kind: 'local-key'; readonly key: Uint8Array }
+    | { readonly kind: 'local-file'; readonly path: string };
+  readonly cache: { readonly maxEntries: number; readonly ttlMs: number };
+}
+
 export interface RetryConfig {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
@@ -65,6 +75,7 @@ export interface Config {
   readonly dataDir: string;
   readonly eventStore: EventStoreConfig;
   readonly readModels: ReadModelsConfig;
+  readonly dataKeys: DataKeysConfig;
   /** Read models live under `rm:v<N>:` (Redis) so a rebuild can build the next version beside this one. */
   readonly readModelVersion: number;
   readonly projector: ProjectorConfig;
@@ -122,6 +133,31 @@ const readEventStoreConnectionString = (env: Env): string | undefined => {
   if (raw !== undefined && !EVENTSTORE_SCHEME.test(raw))
     throw new ConfigError('EVENTSTORE_CONNECTION_STRING', 'must look like esdb://host:2113?tls=false or esdb+discover://host1:2113,host2:2113');
   return raw;
+};
+
+const KMS_KEY_ARN = /^arn:aws[\w-]*:kms:[\w-]+:\d{12}:(key|alias)\/\S+$/;
+
+/**
+ * KMS on AWS (DATA_KEY_KMS_KEY_ARN, set by the deployment); elsewhere a local wrapping key, given
+ * (DATA_KEY_WRAPPING_KEY, base64 of 32 bytes) or kept in a file under DATA_DIR, created on first
+ * use. On Lambda a file would be per container and lost with it, so KMS or a given key is required.
+ */
+const readKeyWrapping = (env: Env, dataDir: string): DataKeysConfig['wrapping'] => {
+  const arn = readString(env, 'DATA_KEY_KMS_KEY_ARN');
+  if (arn !== undefined) {
+    if (!KMS_KEY_ARN.test(arn)) throw new ConfigError('DATA_KEY_KMS_KEY_ARN', 'must be a KMS key or alias ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+    return { kind: 'kms', keyArn: arn };
+  }
+  const given = readString(env, 'DATA_KEY_WRAPPING_KEY');
+  if (given !== undefined) {
+    const key = Buffer.from(given, 'base64');
+    if (key.length !== 32) throw new ConfigError('DATA_KEY_WRAPPING_KEY', 'must be the base64 of exactly 32 bytes');
+    return { kind: 'local-key', key: new Uint8Array(key) };
+  }
+  // serverless-offline sets the Lambda variables too, and IS_OFFLINE beside them.
+  if (readString(env, 'AWS_LAMBDA_FUNCTION_NAME') !== undefined && readString(env, 'IS_OFFLINE') === undefined)
+    throw new ConfigError('DATA_KEY_KMS_KEY_ARN', 'is required on AWS Lambda (or DATA_KEY_WRAPPING_KEY): a wrapping key file would be lost with the container');
+  return { kind: 'local-file', path: path.join(dataDir, 'key-wrapping.key') };
 };
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -196,6 +232,12 @@ export const loadConfig = (env: Env = process.env): Config => {
     dataDir,
     eventStore: esdb ? { kind: 'eventstoredb', connectionString: esdb } : { kind: 'sqlite', path: path.join(dataDir, 'events.sqlite') },
     readModels: redis ? { kind: 'redis', url: redis } : { kind: 'sqlite', path: path.join(dataDir, 'read-models.sqlite') },
+    dataKeys: {
+      // Beside the event log: EventStoreDB key streams in production, their own SQLite file locally.
+      store: esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'keys.sqlite') },
+      wrapping: readKeyWrapping(env, dataDir),
+      cache: { maxEntries: readInt(env, 'DATA_KEY_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000), ttlMs: readInt(env, 'DATA_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000) },
+    },
     readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),
     projector: {
       batchSize: readInt(env, 'PROJECTOR_BATCH_SIZE', 1000, 1, 100_000),

@@ -1,4 +1,7 @@
+import type { EventStoreDBClient } from '@eventstore/db-client';
 import type { CommandDeps } from '#application/handleUserCommand';
+import type { UserKeys } from '#application/userKeys';
+import type { UserStreamDeps } from '#application/userStream';
 import type { QueryDeps } from '#application/userQueries';
 import { createReservationStreamNaming } from '#application/emailReservations';
 import { createJoseTokenVerifier } from '#adapters/jose/joseTokenVerifier';
@@ -38,10 +41,19 @@ export const httpStackDeps: HttpStackDeps = {
 };
 
 // Adapters are imported on demand: the SQLite default never loads the gRPC or Redis clients.
+// One EventStoreDB client per container, shared by the event store and the key store.
+const buildEsdbClient = async (settings: Config['eventStore']): Promise<EventStoreDBClient | null> => {
+  if (settings.kind !== 'eventstoredb') return null;
+  const { createEventStoreDBClient } = await import('#adapters/eventstoredb/index');
+  return createEventStoreDBClient(settings.connectionString);
+};
+
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {
   if (settings.kind === 'eventstoredb') {
-    const { createEventStoreDBClient, createEventStoreDBEventStore } = await import('#adapters/eventstoredb/index');
-    return createEventStoreDBEventStore(createEventStoreDBClient(settings.connectionString), {
+    const client = await getEsdbClient();
+    if (client === null) throw new Error('unreachable: an EventStoreDB event store without its client');
+    const { createEventStoreDBEventStore } = await import('#adapters/eventstoredb/index');
+    return createEventStoreDBEventStore(client, {
       onRetry: (operation, error, attempt, delayMs) => logger.warn('eventstoredb call retried', { operation, error, attempt, delayMs }),
     });
   }
@@ -81,12 +93,20 @@ const once = <T>(build: () => Promise<T>): (() => Promise<T>) => {
 // Separate, so a command Lambda never connects to the read models, nor a query Lambda to the event
 // store. The /* @__PURE__ */ marks let the bundler drop the getters a handler does not import, and
 // with them the clients they load: a query bundle carries no gRPC client, a command bundle no Redis.
+const getEsdbClient = /* @__PURE__ */ once(() => buildEsdbClient(config.eventStore));
 export const getEventStore = /* @__PURE__ */ once(() => buildEventStore(config.eventStore));
+export const getUserKeys = /* @__PURE__ */ once(async (): Promise<UserKeys> => {
+  const { openDataKeyStore, userKeysFor } = await import('./dataKeysWiring.ts');
+  return userKeysFor(await openDataKeyStore(config.dataKeys, await getEsdbClient()), config.dataKeys);
+});
+/** What reading a user's stream takes (history, export): the event store and the data keys. */
+export const getUserStreamDeps = /* @__PURE__ */ once(async (): Promise<UserStreamDeps> => ({ eventStore: await getEventStore(), keys: await getUserKeys() }));
 export const getReadModels = /* @__PURE__ */ once(() => buildReadModels(config.readModels, config.readModelVersion));
 
 export const getCommandDeps = /* @__PURE__ */ once(
   async (): Promise<CommandDeps> => ({
     eventStore: await getEventStore(),
+    keys: await getUserKeys(),
     reservationStreamOf: createReservationStreamNaming(security.secrets.emailReservationKey),
     maxAttempts: config.http.commandMaxAttempts,
     onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),

@@ -1,10 +1,9 @@
 import { callerScopedKey } from '#application/principal';
 import { commandEventId } from '#application/eventIds';
-import { fold } from '#domain/decider';
-import { userDecider } from '#domain/userCommands';
+import type { KeyLookup } from '#application/userProjection';
 import { isRegistered } from '#domain/userState';
-import { userStreamId } from '#domain/userValues';
-import { decodeStoredUserEvent } from '#application/userStream';
+import { userIdFromStreamId, userStreamId } from '#domain/userValues';
+import { decodeStoredUserEvent, stateOf } from '#application/userStream';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import type { SentCommand } from './soakClients.ts';
 
@@ -32,7 +31,7 @@ export const readUserLog = async (eventStore: EventStore): Promise<StoredEvent[]
  * The log against the clients' own record: every acknowledged command is in it exactly once,
  * an unacknowledged one at most once, and no address belongs to two users.
  */
-export const checkLog = (events: readonly StoredEvent[], commands: readonly SentCommand[], issuer: string): LogCheck => {
+export const checkLog = (events: readonly StoredEvent[], commands: readonly SentCommand[], issuer: string, keyOf: KeyLookup): LogCheck => {
   const details: string[] = [];
   const byId = new Map<string, number>();
   for (const event of events) byId.set(event.id, (byId.get(event.id) ?? 0) + 1);
@@ -58,7 +57,8 @@ export const checkLog = (events: readonly StoredEvent[], commands: readonly Sent
   for (const event of events) streams.set(event.streamId, [...(streams.get(event.streamId) ?? []), event]);
   const holders = new Map<string, string[]>();
   for (const [streamId, stream] of streams) {
-    const state = fold(userDecider, stream.map(decodeStoredUserEvent));
+    const userId = userIdFromStreamId(streamId);
+    const state = stateOf(userId, stream.map((event) => decodeStoredUserEvent(event, keyOf(userId))));
     if (isRegistered(state)) holders.set(state.email, [...(holders.get(state.email) ?? []), streamId]);
   }
   const shared = [...holders.entries()].filter(([, owners]) => owners.length > 1);

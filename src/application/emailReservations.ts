@@ -14,7 +14,7 @@ import { userStreamId } from '#domain/userValues';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions } from './commandOptions.ts';
 import { commandEventId, reservationEventId } from './eventIds.ts';
-import { loadUserStream } from './userStream.ts';
+import { loadUserStream, type UserStreamDeps } from './userStream.ts';
 
 /** Names the reservation stream of a normalised address. */
 export type ReservationStreamNaming = (normalizedEmail: string) => string;
@@ -59,6 +59,8 @@ const loadReservation = async (eventStore: EventStore, streamId: string): Promis
 export interface ReservationDeps {
   readonly eventStore: EventStore;
   readonly reservationStreamOf: ReservationStreamNaming;
+  /** To read a holder's own stream (its personal fields are sealed). */
+  readonly keys: UserStreamDeps['keys'];
   /** Bound on attempts when another writer touched the reservation stream between read and append. */
   readonly maxAttempts: number;
 }
@@ -110,11 +112,11 @@ export const ORPHANED_RESERVATION_AFTER_MS = 5 * 60_000;
  * before the user's event (or its compensation) was written, or a user moved on to another
  * address and freeing this one failed. Without this, such an address would be held forever.
  */
-const orphanedHolderOf = async (eventStore: EventStore, email: string, state: EmailReservationState, now: Date): Promise<string | undefined> => {
+const orphanedHolderOf = async (deps: UserStreamDeps, email: string, state: EmailReservationState, now: Date): Promise<string | undefined> => {
   if (state.holder === null || state.heldSince === null) return undefined;
   // An unreadable time is never old enough: taking an address over must be certain.
   if (!(now.getTime() - Date.parse(state.heldSince) >= ORPHANED_RESERVATION_AFTER_MS)) return undefined;
-  const holder = await loadUserStream(eventStore, state.holder);
+  const holder = await loadUserStream(deps, state.holder);
   return isRegistered(holder.state) && holder.state.email === email ? undefined : state.holder;
 };
 
@@ -129,8 +131,8 @@ export const reserveEmail = async (deps: ReservationDeps, email: string, userId:
     deps,
     email,
     async (state) => {
-      const orphanedHolder = state.holder === null || state.holder === userId ? undefined : await orphanedHolderOf(deps.eventStore, email, state, now);
-      inUse = state.holder === userId && state.claim !== options.commandId && (await userUses(deps.eventStore, userId, email));
+      const orphanedHolder = state.holder === null || state.holder === userId ? undefined : await orphanedHolderOf(deps, email, state, now);
+      inUse = state.holder === userId && state.claim !== options.commandId && (await userUses(deps, userId, email));
       const data = { userId, claim: options.commandId, inUse };
       return { type: 'ReserveEmail', data: orphanedHolder === undefined ? data : { ...data, orphanedHolder }, metadata: { now } };
     },
@@ -140,8 +142,8 @@ export const reserveEmail = async (deps: ReservationDeps, email: string, userId:
   return !inUse;
 };
 
-const userUses = async (eventStore: EventStore, userId: string, email: string): Promise<boolean> => {
-  const user = await loadUserStream(eventStore, userId);
+const userUses = async (deps: UserStreamDeps, userId: string, email: string): Promise<boolean> => {
+  const user = await loadUserStream(deps, userId);
   return isRegistered(user.state) && user.state.email === email;
 };
 
@@ -181,7 +183,7 @@ export const releasePreviousEmail = (deps: ReservationDeps, email: string, userI
     email,
     async (state) => ({
       type: 'ReleaseEmail',
-      data: { userId, claimSettled: state.holder === userId && !(await userUses(deps.eventStore, userId, email)) && (await claimSettled(deps.eventStore, userId, state, now)) },
+      data: { userId, claimSettled: state.holder === userId && !(await userUses(deps, userId, email)) && (await claimSettled(deps.eventStore, userId, state, now)) },
       metadata: { now },
     }),
     'release-previous',

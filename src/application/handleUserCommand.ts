@@ -6,14 +6,18 @@ import type { UserEvent, UserEventType } from '#domain/userEvents';
 import { isRegistered, type UserState } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore, NewEvent } from '#ports/eventStore';
+import { PERSONAL_FIELDS } from '#domain/personalData';
 import { eventMetadata, type CommandOptions, type CommandResult } from './commandOptions.ts';
 import { releaseOwnReservation, releasePreviousEmail, reserveEmail, type ReservationStreamNaming } from './emailReservations.ts';
 import { commandEventId } from './eventIds.ts';
 import { retryWithBackoff } from './retryWithBackoff.ts';
+import type { UserKeys } from './userKeys.ts';
 import { expectedRevisionOf, loadUserStream, type LoadedUserStream } from './userStream.ts';
 
 export interface CommandDeps {
   readonly eventStore: EventStore;
+  /** Users' data keys: personal fields are sealed with them before anything is appended. */
+  readonly keys: UserKeys;
   /** Names email reservation streams (a keyed hash of the address). */
   readonly reservationStreamOf: ReservationStreamNaming;
   /** Attempts of a command whose append lost a concurrency race (config.http.commandMaxAttempts). */
@@ -61,7 +65,7 @@ export const handleUserCommand = async (deps: CommandDeps, command: UserCommand,
 };
 
 const attemptUserCommand = async (deps: CommandDeps, command: UserCommand, options: CommandOptions): Promise<CommandResult> => {
-  const stream = await loadUserStream(deps.eventStore, command.data.userId);
+  const stream = await loadUserStream(deps, command.data.userId);
   const earlier = earlierOutcome(stream, command, options);
   if (earlier !== null) return earlier;
   options.guard?.(stream.state);
@@ -78,6 +82,7 @@ const FIRST_EVENT_OF: Readonly<Record<UserCommandType, UserEventType>> = {
   VerifyEmail: 'EmailVerified',
   SuspendUser: 'UserSuspended',
   ReactivateUser: 'UserReactivated',
+  EraseUser: 'UserErased',
 };
 
 /**
@@ -136,7 +141,7 @@ const appendWithReservations = async (
   const reservedNow = emails.reserve === null ? false : await reserveEmail(deps, emails.reserve, userId, now, options);
   let result: CommandResult;
   try {
-    result = await appendUserEvents(deps.eventStore, stream, userId, events, options, now);
+    result = await appendUserEvents(deps, stream, userId, events, options, now);
   } catch (error) {
     if (reservedNow && emails.reserve !== null) await compensateReservation(deps, emails.reserve, userId, now, options);
     throw error;
@@ -147,18 +152,21 @@ const appendWithReservations = async (
 };
 
 const appendUserEvents = async (
-  eventStore: EventStore,
+  deps: CommandDeps,
   stream: LoadedUserStream,
   userId: string,
   events: readonly UserEvent[],
   options: CommandOptions,
   now: Date,
 ): Promise<CommandResult> => {
+  // The key is fetched (or created) only when an event carries personal data: UserErased must
+  // not bring a destroyed key back, nor need one.
+  const key = events.some((event) => PERSONAL_FIELDS[event.type].length > 0) ? (stream.key ?? (await deps.keys.forWriting(userId))) : null;
   const newEvents: NewEvent[] = events.map((event, index) => {
-    const encoded = encodeUserEvent(event);
+    const encoded = encodeUserEvent(event, key);
     return { id: commandEventId(options.commandId, stream.streamId, index), type: encoded.type, data: encoded.data, metadata: eventMetadata(options, encoded.schemaVersion, now) };
   });
-  const appended = await eventStore.appendToStream(stream.streamId, newEvents, { expectedRevision: expectedRevisionOf(stream) });
+  const appended = await deps.eventStore.appendToStream(stream.streamId, newEvents, { expectedRevision: expectedRevisionOf(stream) });
   return { id: userId, revision: appended.nextRevision, position: appended.position };
 };
 
@@ -169,7 +177,7 @@ const appendUserEvents = async (
  */
 const compensateReservation = async (deps: CommandDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<void> =>
   cleanUp(deps, userId, options, 'compensating-release', async () => {
-    const latest = await loadUserStream(deps.eventStore, userId);
+    const latest = await loadUserStream(deps, userId);
     if (isRegistered(latest.state) && latest.state.email === email) return;
     await releaseOwnReservation(deps, email, userId, now, options);
   });

@@ -1,4 +1,5 @@
 import { isUnavailableError, NotFoundError } from '#domain/errors';
+import { userErasedError } from '#domain/userCommands';
 import type { UserStatus } from '#domain/userState';
 import type { ReadModelReader, UserPage, UserView } from '#ports/readModels';
 import { retryWithBackoff, type BackoffPolicy } from './retryWithBackoff.ts';
@@ -41,6 +42,7 @@ export const getUser = async (deps: QueryDeps, userId: string, options: Consiste
     read,
     ({ checkpoint, user }) => token === undefined || (user !== null && user.position >= token) || (checkpoint !== null && checkpoint >= token),
   );
+  if (value.user === null && (await withReadRetry(deps, () => deps.readModels.isUserErased(userId)))) throw userErasedError(userId);
   if (value.user === null) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, stale ? { userId, stale } : { userId });
   return { user: value.user, stale };
 };

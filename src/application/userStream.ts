@@ -1,30 +1,51 @@
 import { fold } from '#domain/decider';
-import { decodeUserEvent } from '#domain/userEventCodec';
-import type { UserEvent } from '#domain/userEvents';
+import type { PersonalDataKey } from '#domain/personalData';
+import { decodeUserEvent, isSealed, type DecodedUserEvent } from '#domain/userEventCodec';
 import type { UserState } from '#domain/userState';
 import { evolveUser, initialUserState } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore, ExpectedRevision, StoredEvent } from '#ports/eventStore';
 import { schemaVersionOf } from '#ports/eventStore';
+import type { UserKeys } from './userKeys.ts';
+
+/** What reading a user's stream needs: the log and the users' data keys. */
+export interface UserStreamDeps {
+  readonly eventStore: EventStore;
+  readonly keys: Pick<UserKeys, 'forReading'>;
+}
 
 /** A user's stream as read: the stored events, the state folded from them, and where it stood. */
 export interface LoadedUserStream {
   readonly streamId: string;
   readonly stored: readonly StoredEvent[];
+  /** Each stored event decoded, in order (shredded once the user's key is destroyed). */
+  readonly decoded: readonly DecodedUserEvent[];
   readonly state: UserState;
   /** Revision of the last event, or null for a stream that does not exist yet. */
   readonly revision: bigint | null;
+  /** The user's key, when one exists (null: destroyed, or no event needed one so far). */
+  readonly key: PersonalDataKey | null;
 }
 
-/** Stored form → current domain event, upcast on the way (every reader goes through the codec). */
-export const decodeStoredUserEvent = (stored: StoredEvent): UserEvent =>
-  decodeUserEvent({ type: stored.type, schemaVersion: schemaVersionOf(stored), data: stored.data });
+/** Stored form → current domain event, opened and upcast on the way (every reader goes through the codec). */
+export const decodeStoredUserEvent = (stored: StoredEvent, key: PersonalDataKey | null): DecodedUserEvent =>
+  decodeUserEvent({ streamId: stored.streamId, type: stored.type, schemaVersion: schemaVersionOf(stored), data: stored.data }, key);
 
-export const loadUserStream = async (eventStore: EventStore, userId: string): Promise<LoadedUserStream> => {
+/**
+ * The state of a decoded stream. A shredded event means the user's key was destroyed, which
+ * happens only after `UserErased` was appended: the user is erased, whatever else the stream says.
+ */
+export const stateOf = (userId: string, decoded: readonly DecodedUserEvent[]): UserState =>
+  decoded.some((d) => d.shredded)
+    ? { status: 'erased', userId }
+    : fold({ evolve: evolveUser, initialState: initialUserState }, decoded.flatMap((d) => (d.shredded ? [] : [d.event])));
+
+export const loadUserStream = async (deps: UserStreamDeps, userId: string): Promise<LoadedUserStream> => {
   const streamId = userStreamId(userId);
-  const stored = await eventStore.readStream(streamId);
-  const state = fold({ evolve: evolveUser, initialState: initialUserState }, stored.map(decodeStoredUserEvent));
-  return { streamId, stored, state, revision: stored.at(-1)?.revision ?? null };
+  const stored = await deps.eventStore.readStream(streamId);
+  const key = stored.some(isSealed) ? ((await deps.keys.forReading([userId])).get(userId) ?? null) : null;
+  const decoded = stored.map((event) => decodeStoredUserEvent(event, key));
+  return { streamId, stored, decoded, state: stateOf(userId, decoded), revision: stored.at(-1)?.revision ?? null, key };
 };
 
 /** Append with the revision that was read: anything written since makes the append conflict. */

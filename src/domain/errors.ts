@@ -7,6 +7,7 @@ export type ErrorKind =
   | 'unauthenticated'
   | 'forbidden'
   | 'not_found'
+  | 'gone'
   | 'method_not_allowed'
   | 'rule_violated'
   | 'conflict'
@@ -46,6 +47,13 @@ export class ValidationError extends ChronicleError {
 export class NotFoundError extends ChronicleError {
   constructor(code: string, message: string, details?: Record<string, unknown>) {
     super('not_found', code, message, details);
+  }
+}
+
+/** The thing existed and was deliberately removed for good (an erased user): never coming back. */
+export class GoneError extends ChronicleError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super('gone', code, message, details);
   }
 }
 
@@ -132,6 +140,7 @@ export const isIdempotencyKeyReusedError = (e: unknown): e is IdempotencyKeyReus
 export const isChronicleError = (e: unknown): e is ChronicleError => e instanceof ChronicleError;
 export const isValidationError = (e: unknown): e is ValidationError => e instanceof ValidationError;
 export const isNotFoundError = (e: unknown): e is NotFoundError => e instanceof NotFoundError;
+export const isGoneError = (e: unknown): e is GoneError => e instanceof GoneError;
 export const isRuleViolatedError = (e: unknown): e is RuleViolatedError => e instanceof RuleViolatedError;
 export const isConcurrencyError = (e: unknown): e is ConcurrencyError => e instanceof ConcurrencyError;
 export const isPreconditionFailedError = (e: unknown): e is PreconditionFailedError => e instanceof PreconditionFailedError;

@@ -1,7 +1,7 @@
 import { assertNever, type Decider } from './decider.ts';
-import { NotFoundError, RuleViolatedError } from './errors.ts';
+import { GoneError, NotFoundError, RuleViolatedError } from './errors.ts';
 import type { UserEvent } from './userEvents.ts';
-import { evolveUser, initialUserState, isRegistered, type RegisteredUser, type UserState } from './userState.ts';
+import { evolveUser, initialUserState, isErased, isRegistered, type RegisteredUser, type UserState } from './userState.ts';
 import { normalizeDisplayName, normalizeEmail, normalizeReason } from './userValues.ts';
 
 /** What every command carries besides its intent: time and identity come from outside the domain. */
@@ -16,11 +16,15 @@ export type ChangeEmail = Command<'ChangeEmail', { userId: string; email: string
 export type VerifyEmail = Command<'VerifyEmail', { userId: string; email: string }>;
 export type SuspendUser = Command<'SuspendUser', { userId: string; reason: string }>;
 export type ReactivateUser = Command<'ReactivateUser', { userId: string }>;
+export type EraseUser = Command<'EraseUser', { userId: string }>;
 
-export type UserCommand = RegisterUser | ChangeEmail | VerifyEmail | SuspendUser | ReactivateUser;
+export type UserCommand = RegisterUser | ChangeEmail | VerifyEmail | SuspendUser | ReactivateUser | EraseUser;
 export type UserCommandType = UserCommand['type'];
 
+export const userErasedError = (userId: string): GoneError => new GoneError('USER_ERASED', `user ${userId} was erased`, { userId });
+
 const requireRegistered = (state: UserState, userId: string): RegisteredUser => {
+  if (isErased(state)) throw userErasedError(userId);
   if (!isRegistered(state)) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, { userId });
   return state;
 };
@@ -39,6 +43,7 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
     case 'RegisterUser': {
       const email = normalizeEmail(command.data.email);
       const displayName = normalizeDisplayName(command.data.displayName);
+      if (isErased(state)) throw userErasedError(command.data.userId);
       if (isRegistered(state))
         throw new RuleViolatedError('USER_ALREADY_REGISTERED', `user ${command.data.userId} is already registered`, { userId: command.data.userId });
       return [{ type: 'UserRegistered', data: { userId: command.data.userId, email, displayName, registeredAt: at } }];
@@ -68,6 +73,12 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
       const user = requireRegistered(state, command.data.userId);
       if (user.status === 'active') throw new RuleViolatedError('USER_NOT_SUSPENDED', `user ${user.userId} is not suspended`, { userId: user.userId });
       return [{ type: 'UserReactivated', data: { userId: user.userId, reactivatedAt: at } }];
+    }
+    case 'EraseUser': {
+      // Erasing again decides nothing: the application still finishes a half-done erasure.
+      if (isErased(state)) return [];
+      const user = requireRegistered(state, command.data.userId);
+      return [{ type: 'UserErased', data: { userId: user.userId, erasedAt: at } }];
     }
     default:
       return assertNever(command);

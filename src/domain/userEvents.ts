@@ -20,7 +20,13 @@ export type UserReactivated = {
   data: { userId: string; reactivatedAt: string };
 };
 
-export type UserEvent = UserRegistered | EmailChanged | EmailVerified | UserSuspended | UserReactivated;
+/** The user asked to be forgotten: carries no personal data; their data key is destroyed after it. */
+export type UserErased = {
+  type: 'UserErased';
+  data: { userId: string; erasedAt: string };
+};
+
+export type UserEvent = UserRegistered | EmailChanged | EmailVerified | UserSuspended | UserReactivated | UserErased;
 export type UserEventType = UserEvent['type'];
 
 /** The schema version written for each event type today; older stored versions are upcast on read. */
@@ -30,6 +36,7 @@ export const CURRENT_SCHEMA_VERSION = {
   EmailVerified: 1,
   UserSuspended: 1,
   UserReactivated: 1,
+  UserErased: 1,
 } as const satisfies Record<UserEventType, number>;
 
 export const USER_EVENT_TYPES = Object.keys(CURRENT_SCHEMA_VERSION) as UserEventType[];

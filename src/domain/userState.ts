@@ -12,15 +12,20 @@ export type UserState =
       readonly emailVerified: boolean;
       readonly displayName: string;
       readonly registeredAt: string;
-    };
+    }
+  /** Forgotten for good: only the id is left, and nothing can happen to it any more. */
+  | { readonly status: 'erased'; readonly userId: string };
 
-export type RegisteredUser = Exclude<UserState, { status: 'unregistered' }>;
+export type RegisteredUser = Extract<UserState, { status: UserStatus }>;
+export type ErasedUser = Extract<UserState, { status: 'erased' }>;
 
 export const initialUserState = (): UserState => ({ status: 'unregistered' });
 
-export const isRegistered = (state: UserState): state is RegisteredUser => state.status !== 'unregistered';
+export const isRegistered = (state: UserState): state is RegisteredUser => state.status === 'active' || state.status === 'suspended';
+export const isErased = (state: UserState): state is ErasedUser => state.status === 'erased';
 
 export const evolveUser = (state: UserState, event: UserEvent): UserState => {
+  if (isErased(state)) return state;
   switch (event.type) {
     case 'UserRegistered':
       return {
@@ -39,6 +44,8 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
       return isRegistered(state) ? { ...state, status: 'suspended' } : state;
     case 'UserReactivated':
       return isRegistered(state) ? { ...state, status: 'active' } : state;
+    case 'UserErased':
+      return { status: 'erased', userId: event.data.userId };
     default:
       return assertNever(event);
   }

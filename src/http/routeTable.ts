@@ -10,6 +10,8 @@ export const ROUTES: readonly string[] = [
   'GET /users',
   'GET /users/{id}',
   'GET /users/{id}/events',
+  'DELETE /users/{id}',
+  'GET /users/{id}/export',
   'POST /users/{id}/email',
   'POST /users/{id}/email/verification',
   'POST /users/{id}/suspension',

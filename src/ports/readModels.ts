@@ -24,7 +24,12 @@ export type ReadModelChange =
       readonly type: 'userPatched';
       readonly userId: string;
       readonly fields: Partial<Pick<UserView, 'email' | 'displayName' | 'status' | 'emailVerified'>>;
-    };
+    }
+  /**
+   * The user was erased: gone from every read model (its record, status sets, registration
+   * order, email index); only its id is kept, in a set of erased ids, so queries can answer 410.
+   */
+  | { readonly type: 'userErased'; readonly userId: string };
 
 /** One event's effect, tagged with where it sits in its stream and in the log. */
 export interface ProjectedEvent {
@@ -69,6 +74,8 @@ export interface ReadModelReader {
   listUsers(query: ListUsersQuery): Promise<UserPage>;
   countUsers(status: UserStatus): Promise<number>;
   findUserIdByEmail(email: string): Promise<string | null>;
+  /** Whether the user was erased (then getUser answers null, and always will). */
+  isUserErased(userId: string): Promise<boolean>;
   /** Revision of `streamId` applied so far, or null when none of it is. */
   getAppliedRevision(streamId: string): Promise<bigint | null>;
   /** Every event at or below this position has been applied; null before the first batch. */

@@ -17,9 +17,16 @@ export interface BatchProcessorDeps {
   /** A gap event delivered this many times already is parked: its predecessor is not coming. */
   readonly maxRetryCount: number;
   readonly project?: (event: StoredEvent) => ProjectedEvent;
+  /**
+   * Fetches what projecting a batch needs (its users' data keys, once per user per batch) and
+   * answers the projection of one event. Takes precedence over `project`.
+   */
+  readonly prepareBatch?: PrepareBatch;
   readonly isTransient?: (error: unknown) => boolean;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
+
+export type PrepareBatch = (events: readonly StoredEvent[]) => Promise<(event: StoredEvent) => ProjectedEvent>;
 
 export interface BatchProcessor {
   /**
@@ -54,7 +61,8 @@ const inPositionOrder = (events: readonly DeliveredEvent[]): boolean => {
 
 export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor => {
   const { readModels, watermark, metrics, logger, retry, maxRetryCount } = deps;
-  const project = deps.project ?? projectStoredEvent;
+  const projectOne = deps.project ?? ((event: StoredEvent) => projectStoredEvent(event));
+  const prepareBatch: PrepareBatch = deps.prepareBatch ?? (async () => projectOne);
   const isTransient = deps.isTransient ?? isUnavailableError;
   const knownApplied = new Map<string, bigint>();
   let written: bigint | null = null;
@@ -118,6 +126,26 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
   return {
     async process(subscription, batch, signal, previous) {
       const ordered = inPositionOrder(batch) ? batch : [...batch].sort((a, b) => (a.event.position < b.event.position ? -1 : 1));
+
+      // 0. what projecting needs (the users' data keys), fetched once for the whole batch; when the
+      // key store stays unreachable the batch goes back, like a failed write
+      let project: (event: StoredEvent) => ProjectedEvent;
+      try {
+        project = await retryWithBackoff(() => prepareBatch(ordered.map((delivered) => delivered.event)), retry, {
+          isTransient,
+          signal,
+          ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+          onRetry: (error, attempt, delayMs) => {
+            metrics.retries.inc();
+            logger.warn('preparing a batch failed, retrying', { attempt, delayMs, error: errorMessage(error) });
+          },
+        });
+      } catch (error) {
+        logger.error('preparing a batch failed, sending it back', { events: ordered.length, error: errorMessage(error) });
+        await previous?.catch(() => undefined);
+        await subscription.nack(ordered, 'retry', `preparing the batch failed: ${errorMessage(error)}`);
+        return;
+      }
 
       // 1. project; a throw is poison: parked with the reason, the batch goes on without it
       const sources: DeliveredEvent[] = [];

@@ -1,3 +1,4 @@
+import { userBatchProjection } from '#application/userProjection';
 import type { Config } from '#config';
 import type { Logger } from '#logging/jsonLogger';
 import type { ReadModels } from '#ports/readModels';
@@ -17,6 +18,7 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
     source: adapters.source,
     readModels: options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels,
     eventStore: adapters.eventStore,
+    prepareBatch: userBatchProjection(adapters.keys),
     settings: {
       ...config.projector,
       maxRetryCount: config.projector.subscription.maxRetryCount,

@@ -2,6 +2,7 @@ import type { ProjectorConfig } from '#config';
 import type { EventSource } from '#ports/eventSource';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
+import type { PrepareBatch } from './batchProcessor.ts';
 import { startHealthServer, type HealthServer } from './healthServer.ts';
 import { startLagSampler, type LagSampler } from './lagSampler.ts';
 import { silentLogger, type Logger } from '#logging/jsonLogger';
@@ -24,6 +25,8 @@ export interface ProjectorDeps {
   readonly logger?: Logger;
   readonly metrics?: ProjectorMetrics;
   readonly project?: (event: StoredEvent) => ProjectedEvent;
+  /** Per batch: fetches its users' data keys and answers the projection (see userBatchProjection). */
+  readonly prepareBatch?: PrepareBatch;
   readonly isTransient?: (error: unknown) => boolean;
 }
 
@@ -56,6 +59,7 @@ export const createProjector = (deps: ProjectorDeps): Projector => {
       ...(settings.orphanGraceMs === undefined ? {} : { orphanGraceMs: settings.orphanGraceMs }),
     },
     ...(deps.project === undefined ? {} : { project: deps.project }),
+    ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }),
     ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),
   });
   let health: HealthServer | null = null;

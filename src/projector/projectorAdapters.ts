@@ -1,4 +1,4 @@
-import { closeEventStoreDBClient, createEventStoreDBClient } from '#adapters/eventstoredb/eventStoreDBClient';
+import { closeEventStoreDBClient, createEventStoreDBClient, type EventStoreDBClient } from '#adapters/eventstoredb/eventStoreDBClient';
 import { createEventStoreDBEventSource } from '#adapters/eventstoredb/eventStoreDBEventSource';
 import { createEventStoreDBEventStore } from '#adapters/eventstoredb/eventStoreDBEventStore';
 import { createEventStoreDBParkedEvents } from '#adapters/eventstoredb/eventStoreDBParkedEvents';
@@ -11,11 +11,16 @@ import { createSqliteReadModels } from '#adapters/sqlite/sqliteReadModels';
 import type { Config } from '#config';
 import type { EventSource, ParkedEvents } from '#ports/eventSource';
 import type { EventStore } from '#ports/eventStore';
+import type { DataKeyStore } from '#ports/dataKeys';
 import type { ReadModels } from '#ports/readModels';
 import type { Logger } from '#logging/jsonLogger';
+import type { UserKeys } from '#application/userKeys';
+import { openDataKeyStore, userKeysFor } from '../dataKeysWiring.ts';
 
 export interface ProjectorAdapters {
   readonly eventStore: EventStore;
+  /** The users' data keys, to open the personal fields of the events it projects. */
+  readonly keys: UserKeys;
   readonly source: EventSource;
   readonly parked: ParkedEvents;
   readonly readModels: ReadModels;
@@ -27,6 +32,8 @@ export interface LogSide {
   readonly eventStore: EventStore;
   readonly source: EventSource;
   readonly parked: ParkedEvents;
+  /** The EventStoreDB client, when the log is there (the key store shares it). */
+  readonly esdbClient: EventStoreDBClient | null;
   close(): Promise<void>;
 }
 
@@ -41,6 +48,7 @@ export const openLogSide = (config: Config): LogSide => {
       eventStore: createEventStoreDBEventStore(client),
       source: createEventStoreDBEventSource(client, { ...projector.subscription, streamPrefixes: USER_STREAMS }),
       parked: createEventStoreDBParkedEvents(client, { groupName: projector.subscription.groupName }),
+      esdbClient: client,
       close: () => closeEventStoreDBClient(client),
     };
   }
@@ -56,6 +64,7 @@ export const openLogSide = (config: Config): LogSide => {
     eventStore,
     source,
     parked,
+    esdbClient: null,
     close: async () => {
       await source.close();
       await parked.close();
@@ -75,9 +84,17 @@ export const openReadModels = async (config: Config, logger: Logger): Promise<Re
 export const openProjectorAdapters = async (config: Config, logger: Logger): Promise<ProjectorAdapters> => {
   const log = openLogSide(config);
   let readModels: ReadModels;
+  let keyStore: DataKeyStore;
+  try {
+    keyStore = await openDataKeyStore(config.dataKeys, log.esdbClient);
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
   try {
     readModels = await openReadModels(config, logger);
   } catch (error) {
+    await keyStore.close();
     await log.close();
     throw error;
   }
@@ -85,9 +102,11 @@ export const openProjectorAdapters = async (config: Config, logger: Logger): Pro
   return {
     ...log,
     readModels,
+    keys: userKeysFor(keyStore, config.dataKeys),
     close: () =>
       (closed ??= (async () => {
         await readModels.close().catch((error: unknown) => logger.warn('closing the read models failed', { error }));
+        await keyStore.close().catch((error: unknown) => logger.warn('closing the key store failed', { error }));
         await log.close().catch((error: unknown) => logger.warn('closing the event log failed', { error }));
       })()),
   };

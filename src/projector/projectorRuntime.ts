@@ -3,7 +3,7 @@ import { fullJitterDelay, sleep, type BackoffPolicy } from '#application/retryWi
 import type { EventSource, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
-import { createBatchProcessor } from './batchProcessor.ts';
+import { createBatchProcessor, type PrepareBatch } from './batchProcessor.ts';
 import { createBatcher, type Batcher } from './batcher.ts';
 import type { Logger } from '#logging/jsonLogger';
 import type { ProjectorMetrics } from './projectorMetrics.ts';
@@ -31,6 +31,7 @@ export interface ProjectorRuntimeDeps {
   readonly logger: Logger;
   readonly settings: ProjectorRuntimeSettings;
   readonly project?: (event: StoredEvent) => ProjectedEvent;
+  readonly prepareBatch?: PrepareBatch;
   readonly isTransient?: (error: unknown) => boolean;
 }
 
@@ -69,6 +70,7 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
     retry: settings.retry,
     maxRetryCount: settings.maxRetryCount,
     ...(deps.project === undefined ? {} : { project: deps.project }),
+    ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }),
     ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),
   });
   const stopping = new AbortController();

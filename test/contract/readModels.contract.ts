@@ -42,6 +42,13 @@ const created = (user: UserFields, revision = 0n, position = 1n): ProjectedEvent
   changes: [{ type: 'userCreated', user }],
 });
 
+const erasedEvent = (userId: string, revision: bigint, position: bigint): ProjectedEvent => ({
+  streamId: `user-${userId}`,
+  revision,
+  position,
+  changes: [{ type: 'userErased', userId }],
+});
+
 const patched = (userId: string, fields: Extract<ReadModelChange, { type: 'userPatched' }>['fields'], revision: bigint, position: bigint): ProjectedEvent => ({
   streamId: `user-${userId}`,
   revision,
@@ -225,6 +232,52 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
         expect(await rm.getUser(userId)).toBeNull();
         expect(await rm.countUsers('suspended')).toBe(0);
         expect(await rm.getAppliedRevision(`user-${userId}`)).toBe(0n);
+      });
+    });
+
+    describe('an erased user', () => {
+      it('is gone from the record, the status sets, the registration order and the email index; only the fact remains', async () => {
+        const [gone, kept] = [newUser(), newUser()];
+        await rm.applyBatch([created(gone, 0n, 1n), created(kept, 0n, 2n)], 2n);
+        expect(await rm.applyBatch([erasedEvent(gone.id, 1n, 3n)], 3n)).toEqual(['applied']);
+        expect(await rm.getUser(gone.id)).toBeNull();
+        expect(await rm.isUserErased(gone.id)).toBe(true);
+        expect(await rm.isUserErased(kept.id)).toBe(false);
+        expect(await rm.findUserIdByEmail(gone.email)).toBeNull();
+        expect(await rm.countUsers('active')).toBe(1);
+        expect((await rm.listUsers({ limit: 10 })).items.map((u) => u.id)).toEqual([kept.id]);
+        expect((await rm.listUsers({ status: 'active', limit: 10 })).items.map((u) => u.id)).toEqual([kept.id]);
+        expect(await rm.getAppliedRevision(`user-${gone.id}`)).toBe(1n);
+        expect(await rm.getUser(kept.id)).toEqual({ ...kept, revision: 0n, position: 2n });
+      });
+
+      it('is gone when registered, suspended and erased within one batch', async () => {
+        const user = newUser();
+        const outcomes = await rm.applyBatch([created(user, 0n, 1n), patched(user.id, { status: 'suspended' }, 1n, 2n), erasedEvent(user.id, 2n, 3n)], 3n);
+        expect(outcomes).toEqual(['applied', 'applied', 'applied']);
+        expect(await rm.getUser(user.id)).toBeNull();
+        expect(await rm.countUsers('suspended')).toBe(0);
+        expect(await rm.countUsers('active')).toBe(0);
+        expect((await rm.listUsers({ status: 'suspended', limit: 10 })).items).toEqual([]);
+        expect(await rm.findUserIdByEmail(user.email)).toBeNull();
+      });
+
+      it('leaves its former address to whoever registers it next', async () => {
+        const [gone, newcomer] = [newUser(), newUser()];
+        await rm.applyBatch([created(gone, 0n, 1n), erasedEvent(gone.id, 1n, 2n), created({ ...newcomer, email: gone.email }, 0n, 3n)], 3n);
+        expect(await rm.findUserIdByEmail(gone.email)).toBe(newcomer.id);
+      });
+
+      it('counts a redelivered erasure as a duplicate, and an erasure of a user never seen as applied', async () => {
+        const [user, unseen] = [newUser(), randomUUID()];
+        await rm.applyBatch([created(user, 0n, 1n), erasedEvent(user.id, 1n, 2n)], 2n);
+        expect(await rm.applyBatch([erasedEvent(user.id, 1n, 2n)], 2n)).toEqual(['duplicate']);
+        expect(await rm.applyBatch([{ streamId: `user-${unseen}`, revision: 0n, position: 3n, changes: [] }, erasedEvent(unseen, 1n, 4n)], 4n)).toEqual([
+          'applied',
+          'applied',
+        ]);
+        expect(await rm.isUserErased(unseen)).toBe(true);
+        expect(await rm.getUser(unseen)).toBeNull();
       });
     });
 

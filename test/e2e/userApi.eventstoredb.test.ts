@@ -9,7 +9,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, localHttpSecrets, mintDevToken, serveDevJwks 
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
 import { tempDir } from '#test/support/tempDir';
-import { userApiScenarios } from './userApiScenarios.ts';
+import { filesHolding, userApiScenarios } from './userApiScenarios.ts';
 
 /**
  * The same flow with the service configured for EventStoreDB: the Lambdas and the projector
@@ -39,7 +39,14 @@ describe('user API end to end, on EventStoreDB', () => {
   userApiScenarios(() => {
     if (stack === undefined) throw new Error('the stack did not start');
     return stack;
-  }, { eventStore: 'eventstoredb', readModels: 'sqlite' });
+  }, { eventStore: 'eventstoredb', readModels: 'sqlite' }, {
+    // The emulator's whole log (after a scavenge, as production runs one) and every file under DATA_DIR.
+    placesHolding: async (needle) => {
+      if (stack === undefined) return ['no stack'];
+      const inLog = emulator === undefined ? [] : (emulator.scavenge(), emulator.holdsBytes(Buffer.from(needle, 'utf8')) ? ['eventstoredb'] : []);
+      return [...inLog, ...filesHolding(stack.dataDir, needle)];
+    },
+  });
 
   it('logs its requests, and no email address', () => {
     const output = stack?.output() ?? '';

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { userIdOfPrincipal } from '#application/principal';
 import { DEV_ISSUER } from '#scripts/devIssuer';
@@ -34,7 +36,27 @@ const idsOf = (response: ApiResponse): string[] => (response.json['items'] as Ar
  * issuer. Each e2e file boots one stack (its own storage configuration) and runs these same
  * scenarios on it.
  */
-export const userApiScenarios = (stack: () => ServiceStack, stores: { readonly eventStore: 'sqlite' | 'eventstoredb'; readonly readModels: 'sqlite' | 'redis' }): void => {
+/** Where a stack keeps data, searchable for bytes: each place that holds the needle (a file, the emulator's log). */
+export interface StorageProbe {
+  placesHolding(needle: string): Promise<string[]>;
+}
+
+/** Every file under `dir` (recursively) that contains the needle's bytes. */
+export const filesHolding = (dir: string, needle: string): string[] => {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    if (readFileSync(file).includes(Buffer.from(needle, 'utf8'))) found.push(path.relative(dir, file));
+  }
+  return found;
+};
+
+export const userApiScenarios = (
+  stack: () => ServiceStack,
+  stores: { readonly eventStore: 'sqlite' | 'eventstoredb'; readonly readModels: 'sqlite' | 'redis' },
+  storage: StorageProbe = { placesHolding: async () => [] },
+): void => {
   const api = (method: string, path: string, options?: CallOptions) => call(stack().baseUrl, method, path, options);
   const freshEmail = () => `e2e-${randomUUID().slice(0, 8)}@example.com`;
   const admin = () => stack().token({ subject: 'e2e-admin', admin: true });
@@ -321,6 +343,80 @@ export const userApiScenarios = (stack: () => ServiceStack, stores: { readonly e
       const notSuspended = await api('POST', `/users/${first.id}/reactivation`, { json: {}, token: await admin() });
       expect(notSuspended.status).toBe(409);
       expect(errorOf(notSuspended).code).toBe('USER_NOT_SUSPENDED');
+    });
+  });
+
+  describe('personal data: encryption, export and erasure', () => {
+    it('seals personal data, exports it, and after DELETE leaves no readable trace; the address can be registered again', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const [email, secondEmail] = [`privacy-${tag}@example.com`, `privacy2-${tag}@example.com`];
+      const [displayName, reason] = [`Probe Person ${tag}`, `probe reason ${tag}`];
+      const personal = [email, secondEmail, displayName, reason];
+      const owner = await newcomer();
+      const adminToken = await admin();
+
+      const registered = await owner.register(email, displayName);
+      expect(registered.status, JSON.stringify(registered.json)).toBe(201);
+      const id = owner.id;
+      expect((await api('POST', `/users/${id}/email`, { json: { email: secondEmail }, token: owner.token })).status).toBe(200);
+      const suspended = await api('POST', `/users/${id}/suspension`, { json: { reason }, token: adminToken });
+      expect(suspended.status).toBe(200);
+      await api('GET', `/users/${id}`, { token: adminToken, headers: { 'x-consistency-token': suspended.headers.get('x-consistency-token') ?? '' } });
+
+      // Never in clear where events or keys are kept: only the read model holds the view, until erasure.
+      for (const needle of personal) {
+        const places = await storage.placesHolding(needle);
+        expect(places.filter((place) => !/read-models\.sqlite/.test(place)), needle).toEqual([]);
+      }
+
+      const exported = await api('GET', `/users/${id}/export`, { token: owner.token });
+      expect(exported.status).toBe(200);
+      expect(exported.json).toMatchObject({ userId: id, erased: false, current: { email: secondEmail, displayName, status: 'suspended', emailVerified: false } });
+      const exportedHistory = exported.json['history'] as Array<{ type: string; occurredAt: string; data: Record<string, unknown>; metadata: Record<string, unknown> }>;
+      expect(exportedHistory.map((item) => item.type)).toEqual(['UserRegistered', 'EmailChanged', 'UserSuspended']);
+      expect(exportedHistory.map((item) => item.data['email'] ?? item.data['reason'])).toEqual([email, secondEmail, reason]);
+      expect(exportedHistory.every((item) => typeof item.occurredAt === 'string' && item.metadata['actor'] !== undefined)).toBe(true);
+
+      const erased = await api('DELETE', `/users/${id}`, { token: owner.token });
+      expect(erased.status, JSON.stringify(erased.json)).toBe(200);
+      const token = erased.headers.get('x-consistency-token') ?? '';
+      expect(erased.json).toEqual({ id, revision: '3', position: expect.stringMatching(/^\d+$/) });
+      expect(erased.headers.get('etag')).toBe('"3"');
+
+      const gone = await api('GET', `/users/${id}`, { token: adminToken, headers: { 'x-consistency-token': token } });
+      expect(gone.status).toBe(410);
+      expect(errorOf(gone).code).toBe('USER_ERASED');
+      expect(gone.headers.get('x-read-model-stale')).toBeNull();
+      const listed = await api('GET', `/users?limit=100`, { token: adminToken, headers: { 'x-consistency-token': token } });
+      expect(idsOf(listed)).not.toContain(id);
+
+      const history = await api('GET', `/users/${id}/events`, { token: owner.token });
+      expect(history.status).toBe(200);
+      const items = history.json['items'] as Array<{ type: string; erased?: boolean; data: Record<string, unknown> }>;
+      expect(items.map((item) => [item.type, item.erased])).toEqual([
+        ['UserRegistered', true],
+        ['EmailChanged', true],
+        ['UserSuspended', true],
+        ['UserErased', true],
+      ]);
+      expect(items[0]?.data).toMatchObject({ email: null, displayName: null });
+      expect(items[2]?.data).toMatchObject({ reason: null });
+      expect(JSON.stringify(history.json)).not.toContain(tag);
+
+      const afterExport = await api('GET', `/users/${id}/export`, { token: owner.token });
+      expect(afterExport.json).toMatchObject({ erased: true, current: null });
+      expect(JSON.stringify(afterExport.json)).not.toContain(tag);
+
+      expect((await api('POST', `/users/${id}/reactivation`, { json: {}, token: adminToken })).status).toBe(410);
+      const again = await api('DELETE', `/users/${id}`, { token: owner.token });
+      expect(again.status).toBe(200);
+      expect(again.json).toEqual(erased.json);
+
+      // Nothing personal of the erased user is left anywhere the service writes.
+      for (const needle of personal) expect(await storage.placesHolding(needle), needle).toEqual([]);
+
+      const reregistered = await (await newcomer()).register(secondEmail, 'Someone Else');
+      expect(reregistered.status, JSON.stringify(reregistered.json)).toBe(201);
     });
   });
 };

@@ -23,7 +23,7 @@ const cleanReplay = async (eventsFile: string, readModels: ReadModels): Promise<
       const page = await store.readAll({ fromPosition: from, maxCount: 5000, streamPrefixes: ['user-'] });
       const last = page.at(-1);
       if (last === undefined) return;
-      const outcomes = await readModels.applyBatch(page.map(projectStoredEvent), last.position);
+      const outcomes = await readModels.applyBatch(page.map((event) => projectStoredEvent(event)), last.position);
       expect(new Set(outcomes)).toEqual(new Set(['applied']));
       from = last.position + 1n;
     }

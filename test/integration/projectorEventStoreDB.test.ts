@@ -73,7 +73,10 @@ const appendConcurrently = async (store: EventStore, traffic: readonly TrafficAp
 /** The user as a clean fold of its stream with the domain's own evolve, in the read model's shape. */
 const foldToView = (events: readonly StoredEvent[]): UserView | null => {
   const state = events.reduce<UserState>(
-    (current, event) => evolveUser(current, decodeUserEvent({ type: event.type, schemaVersion: schemaVersionOf(event), data: event.data })),
+    (current, event) => {
+      const decoded = decodeUserEvent({ streamId: event.streamId, type: event.type, schemaVersion: schemaVersionOf(event), data: event.data }, null);
+      return decoded.shredded ? current : evolveUser(current, decoded.event);
+    },
     initialUserState(),
   );
   const last = events.at(-1);

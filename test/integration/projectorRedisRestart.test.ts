@@ -90,7 +90,7 @@ describe('the projector when Redis restarts under it', () => {
       const store = createSqliteEventStore({ path: eventsFile });
       const events = await store.readAll({ streamPrefixes: ['user-'] });
       await store.close();
-      await replayed.applyBatch(events.map(projectStoredEvent), head);
+      await replayed.applyBatch(events.map((event) => projectStoredEvent(event)), head);
       const dumpClient = createClient({ url: redis.url });
       await dumpClient.connect();
       const [live, reference] = await Promise.all([dumpReadModel(dumpClient, 1), dumpReadModel(dumpClient, 2)]);

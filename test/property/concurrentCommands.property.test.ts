@@ -11,6 +11,7 @@ import { isRegistered } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
 import type { CommandDeps } from '#application/handleUserCommand';
+import { memoryUserKeys } from '#test/support/memoryUserKeys';
 import { checkAsyncProperty } from './propertyRun.ts';
 
 const USERS = ['0b5e3c1a-0000-4000-8000-000000000001', '0b5e3c1a-0000-4000-8000-000000000002', '0b5e3c1a-0000-4000-8000-000000000003'];
@@ -78,8 +79,11 @@ const scheduledStore = (inner: EventStore, s: fc.Scheduler): EventStore => {
 
 const reservationStreamOf = createReservationStreamNaming('property-test-reservation-key-0123456789abcdef');
 
+/** Users' data keys: the real cipher over an in-memory key store, shared by commands and reads. */
+const keys = memoryUserKeys();
+
 /** The one place these tests build command deps. */
-const commandDeps = (eventStore: EventStore, maxAttempts: number): CommandDeps => ({ eventStore, reservationStreamOf, maxAttempts });
+const commandDeps = (eventStore: EventStore, maxAttempts: number): CommandDeps => ({ eventStore, reservationStreamOf, keys, maxAttempts });
 
 type Outcome = { readonly ok: true; readonly result: CommandResult } | { readonly ok: false; readonly code: string };
 
@@ -133,7 +137,7 @@ describe('concurrent commands on the in-memory store, in any interleaving', () =
         for (const stream of streams) expect(stream.map((event) => event.revision)).toEqual(stream.map((_, i) => BigInt(i)));
 
         // No two users hold one address, and each user's address is reserved for that user.
-        const users = await Promise.all(USERS.map((userId) => loadUserStream(inner, userId)));
+        const users = await Promise.all(USERS.map((userId) => loadUserStream({ eventStore: inner, keys }, userId)));
         const emails = users.flatMap((user) => (isRegistered(user.state) ? [user.state.email] : []));
         expect(new Set(emails).size).toBe(emails.length);
         for (const user of users) if (isRegistered(user.state)) expect(await emailHolder({ eventStore: inner, reservationStreamOf }, user.state.email)).toBe(user.state.userId);
@@ -196,7 +200,7 @@ describe('a registration that loses its race while the same user claims its addr
     await change;
     await run(commandOf({ kind: 'register', user: 1, email: 1, ifMatch: null, resendOf: null }), 'v');
 
-    const states = await Promise.all([user, other].map((id) => loadUserStream(inner, id)));
+    const states = await Promise.all([user, other].map((id) => loadUserStream({ eventStore: inner, keys }, id)));
     const emails = states.flatMap((loaded) => (isRegistered(loaded.state) ? [loaded.state.email] : []));
     expect(new Set(emails).size, `addresses held: ${emails.join(', ')}`).toBe(emails.length);
   });

@@ -51,3 +51,30 @@ describe('configuration', () => {
     });
   });
 });
+
+describe('data keys configuration', () => {
+  it('keeps keys in keys.sqlite wrapped by a key file under DATA_DIR by default', () => {
+    expect(loadConfig({ DATA_DIR: '/d' }).dataKeys).toEqual({
+      store: { kind: 'sqlite', path: '/d/keys.sqlite' },
+      wrapping: { kind: 'local-file', path: '/d/key-wrapping.key' },
+      cache: { maxEntries: 100_000, ttlMs: 60_000 },
+    });
+  });
+
+  it('keeps keys in EventStoreDB key streams, wrapped by KMS, when both are configured', () => {
+    const arn = 'arn:aws:kms:eu-west-1:123456789012:key/0b7d5a1e-2c4f-4e8a-9b1d-3f6e8a2c4d10';
+    const config = loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb://a:2113', DATA_KEY_KMS_KEY_ARN: arn });
+    expect(config.dataKeys.store).toEqual({ kind: 'eventstoredb' });
+    expect(config.dataKeys.wrapping).toEqual({ kind: 'kms', keyArn: arn });
+  });
+
+  it('names the variable when a key ARN or a wrapping key is malformed', () => {
+    expect((failureOf({ DATA_KEY_KMS_KEY_ARN: 'my-key' }) as ConfigError).variable).toBe('DATA_KEY_KMS_KEY_ARN');
+    expect((failureOf({ DATA_KEY_WRAPPING_KEY: 'c2hvcnQ=' }) as ConfigError).variable).toBe('DATA_KEY_WRAPPING_KEY');
+  });
+
+  it('refuses a wrapping key file on Lambda, where it would be lost with the container', () => {
+    expect((failureOf({ AWS_LAMBDA_FUNCTION_NAME: 'chronicle-dev-getUser' }) as ConfigError).variable).toBe('DATA_KEY_KMS_KEY_ARN');
+    expect(loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'f', IS_OFFLINE: 'true' }).dataKeys.wrapping.kind).toBe('local-file');
+  });
+});

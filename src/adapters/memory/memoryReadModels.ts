@@ -50,6 +50,7 @@ export const createMemoryReadModels = (): MemoryReadModels => {
   const users = new Map<string, StoredUser>();
   const emailIndex = new Map<string, string>();
   const applied = new Map<string, bigint>();
+  const erased = new Map<string, true>();
   let checkpoint: bigint | null = null;
   let pendingFailures: { count: number; error: Error | undefined } = { count: 0, error: undefined };
 
@@ -76,6 +77,15 @@ export const createMemoryReadModels = (): MemoryReadModels => {
           journal.set(emailIndex, view.email, view.id);
         }
         journal.set(users, view.id, { view, orderKey: previous.orderKey });
+        return;
+      }
+      case 'userErased': {
+        const previous = users.get(change.userId);
+        if (previous) {
+          dropEmail(previous.view.email, change.userId);
+          journal.delete(users, change.userId);
+        }
+        journal.set(erased, change.userId, true);
         return;
       }
       default: {
@@ -136,6 +146,10 @@ export const createMemoryReadModels = (): MemoryReadModels => {
 
     async findUserIdByEmail(email: string): Promise<string | null> {
       return emailIndex.get(email) ?? null;
+    },
+
+    async isUserErased(userId: string): Promise<boolean> {
+      return erased.has(userId);
     },
 
     async getAppliedRevision(streamId: string): Promise<bigint | null> {

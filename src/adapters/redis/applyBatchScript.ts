@@ -10,6 +10,7 @@ import { orderKeyOf } from '#adapters/shared/userPaging';
  *     streamId, revision, previous revision ('' for revision 0), position, change count, then per change:
  *       'c', id, email, displayName, status, emailVerified ('1'|'0'), registeredAt, order key
  *       'p', userId, field count, then field name, value pairs (names as in the user hash)
+ *       'e', userId   (erased: the user leaves every index and its hash is deleted; its id joins `users:erased`)
  *
  * Revisions and positions are decimal strings of non-negative integers without leading zeros,
  * compared as such (longer is larger, else as text), so nothing rounds above 2^53.
@@ -60,6 +61,8 @@ for _ = 1, count do
         if not patchable[name] or (name == 'status' and not statuses[ARGV[i + 4 + 2 * j]]) then return bad('patch field') end
       end
       i = i + 3 + 2 * f
+    elseif kind == 'e' then
+      i = i + 2
     else
       return bad('change')
     end
@@ -116,6 +119,9 @@ for e = 1, count do
         if prev == '' then fresh[id] = true else reading[id] = true; toRead[#toRead + 1] = id end
       end
       i = i + 8
+    elseif ARGV[i] == 'e' then
+      if apply and not reading[id] and not fresh[id] then reading[id] = true; toRead[#toRead + 1] = id end
+      i = i + 2
     else
       if apply and not reading[id] and not fresh[id] then reading[id] = true; toRead[#toRead + 1] = id end
       i = i + 3 + 2 * tonumber(ARGV[i + 2])
@@ -155,6 +161,13 @@ for e = 1, count do
         if email[id] ~= address then email[id] = address; emailSetBy[id] = e end
         if not isTouched[id] then isTouched[id] = true; touched[#touched + 1] = id end
         i = i + 8
+      elseif ARGV[i] == 'e' then
+        -- Gone from every index below (its final status, order and email are nil), the hash now.
+        call('DEL', userPrefix .. id)
+        call('SADD', prefix .. 'users:erased', id)
+        status[id], order[id], email[id] = nil, nil, nil
+        if not isTouched[id] then isTouched[id] = true; touched[#touched + 1] = id end
+        i = i + 2
       else
         local f = tonumber(ARGV[i + 2])
         -- A patch for a user the read model never saw (its registration was parked) is dropped.
@@ -185,17 +198,18 @@ local oldEmails, oldEmailOwners, newEmailOwner = {}, {}, {}
 for t = 1, #touched do
   local id = touched[t]
   local was, now = status0[id], status[id]
+  -- An erased user ends with no status, order or email: it only leaves places.
   if was ~= now then
     if was then local l = listOf(remove, was); l[#l + 1] = id end
-    local l = listOf(add, now); l[#l + 1] = id
+    if now then local l = listOf(add, now); l[#l + 1] = id end
   end
   if was ~= now or order0[id] ~= order[id] then
     if was and order0[id] then local l = listOf(removeOrder, was); l[#l + 1] = order0[id] end
-    local l = listOf(addOrder, now); l[#l + 1] = 0; l[#l + 1] = order[id]
+    if now then local l = listOf(addOrder, now); l[#l + 1] = 0; l[#l + 1] = order[id] end
   end
   if email[id] ~= email0[id] then
     if email0[id] then oldEmails[#oldEmails + 1] = email0[id]; oldEmailOwners[#oldEmailOwners + 1] = id end
-    newEmailOwner[emailSetBy[id]] = id
+    if email[id] then newEmailOwner[emailSetBy[id]] = id end
   end
 end
 for name, list in pairs(remove) do callChunked('SREM', prefix .. 'users:' .. name, list, 1) end
@@ -260,6 +274,9 @@ const encodeChange = (argv: string[], change: ReadModelChange): void => {
       argv.push('p', change.userId, String(fields.length / 2), ...fields);
       return;
     }
+    case 'userErased':
+      argv.push('e', change.userId);
+      return;
     default: {
       const unknown: never = change;
       throw new ValidationError(`unknown read-model change ${JSON.stringify(unknown)}`);

@@ -16,6 +16,8 @@ export interface ReadModelKeys {
    */
   statusRegistrationOrder(status: UserStatus): string;
   readonly emailIndex: string;
+  /** Set of the ids of erased users (nothing else of them is kept). */
+  readonly erased: string;
   readonly applied: string;
   readonly checkpoint: string;
 }
@@ -29,6 +31,7 @@ export const readModelKeys = (version: number): ReadModelKeys => {
     statusSet: (status) => `${prefix}users:${status}`,
     statusRegistrationOrder: (status) => `${prefix}users:${status}:by-registration`,
     emailIndex: `${prefix}users:by-email`,
+    erased: `${prefix}users:erased`,
     applied: `${prefix}applied`,
     checkpoint: `${prefix}checkpoint`,
   };

@@ -114,6 +114,10 @@ export const createRedisReadModels = (options: RedisReadModelsOptions): ReadMode
       return await send<Reply>('findUserIdByEmail', ['HGET', keys.emailIndex, email]);
     },
 
+    async isUserErased(userId: string): Promise<boolean> {
+      return (await send<number>('isUserErased', ['SISMEMBER', keys.erased, userId])) === 1;
+    },
+
     async getAppliedRevision(streamId: string): Promise<bigint | null> {
       const revision = await send<Reply>('getAppliedRevision', ['HGET', keys.applied, streamId]);
       return revision === null ? null : BigInt(revision);

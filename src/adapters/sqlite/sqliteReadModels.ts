@@ -26,6 +26,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS rm_users_by_status ON rm_users (status, order_key);
   CREATE TABLE IF NOT EXISTS rm_email_index (email TEXT PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS rm_applied (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_erased (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS rm_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
 `;
 
@@ -77,6 +78,9 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
   const db = openSqliteDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   try {
     db.defaultSafeIntegers(true);
+    // Deleted and overwritten rows are zeroed, not just unlinked: an erased user's email and
+    // name must not survive in free pages (the WAL is truncated after an erasure, below).
+    db.pragma('secure_delete = ON');
     db.exec(SCHEMA);
   } catch (error) {
     db.close();
@@ -104,6 +108,10 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
   const raiseCheckpoint = db.prepare<[bigint]>(
     'INSERT INTO rm_checkpoint (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)',
   );
+  const deleteUser = db.prepare<[string]>('DELETE FROM rm_users WHERE id = ?');
+  const dropEmailsOf = db.prepare<[string]>('DELETE FROM rm_email_index WHERE user_id = ?');
+  const markErased = db.prepare<[string]>('INSERT INTO rm_erased (user_id) VALUES (?) ON CONFLICT (user_id) DO NOTHING');
+  const selectErased = db.prepare<[string], string>('SELECT user_id FROM rm_erased WHERE user_id = ?').pluck();
   const countByStatus = db.prepare<[string], bigint>('SELECT COUNT(*) FROM rm_users WHERE status = ?').pluck();
   const pageAll = db.prepare<[string, number], UserRow>('SELECT * FROM rm_users WHERE order_key > ? ORDER BY order_key LIMIT ?');
   const pageByStatus = db.prepare<[string, string, number], UserRow>('SELECT * FROM rm_users WHERE status = ? AND order_key > ? ORDER BY order_key LIMIT ?');
@@ -130,6 +138,11 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
         }
         return;
       }
+      case 'userErased':
+        deleteUser.run(change.userId);
+        dropEmailsOf.run(change.userId);
+        markErased.run(change.userId);
+        return;
       default: {
         const unknown: never = change;
         throw new ValidationError(`unknown read-model change ${JSON.stringify(unknown)}`);
@@ -151,7 +164,22 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
       if (checkpoint !== null) raiseCheckpoint.run(checkpoint);
       return outcomes;
     });
-  const applyBatch = (events: readonly ProjectedEvent[], checkpoint: bigint | null): ApplyOutcome[] => applyTransaction.immediate(events, checkpoint);
+  const applyBatch = (events: readonly ProjectedEvent[], checkpoint: bigint | null): ApplyOutcome[] => {
+    const outcomes = applyTransaction.immediate(events, checkpoint);
+    if (events.some((event, i) => outcomes[i] === 'applied' && event.changes.some((change) => change.type === 'userErased'))) truncateWal();
+    return outcomes;
+  };
+
+  // The WAL still holds page images from before an erasure: copy the zeroed pages into the file
+  // and truncate it. A reader in another process can hold the checkpoint back for a moment; if it
+  // still cannot finish, the next erasure (or the next one after restart) truncates it instead.
+  const truncateWal = (): void => {
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: bigint | number }>;
+      if (Number(result?.busy ?? 1) === 0) return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  };
 
   return {
     applyBatch: guarded(applyBatch),
@@ -174,6 +202,8 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
     countUsers: guarded((status: UserStatus): number => Number(countByStatus.get(status) ?? 0n)),
 
     findUserIdByEmail: guarded((email: string): string | null => selectEmail.get(email) ?? null),
+
+    isUserErased: guarded((userId: string): boolean => selectErased.get(userId) !== undefined),
 
     getAppliedRevision: guarded((streamId: string): bigint | null => selectApplied.get(streamId) ?? null),
 

@@ -48,6 +48,8 @@ interface StreamState {
 export const LINK_EVENT_TYPE = '$>';
 export const METADATA_EVENT_TYPE = '$metadata';
 export const STREAM_DELETED_EVENT_TYPE = '$streamDeleted';
+/** What a scavenged record leaves in `$all` (the emulator's stand-in for a removed record). */
+export const SCAVENGED_EVENT_TYPE = '$scavenged';
 /** The revision a tombstone is written at (long.MaxValue on the server). */
 export const TOMBSTONE_REVISION = 9223372036854775807n;
 
@@ -216,6 +218,34 @@ export class EventLog {
       for (let i = start; i >= 0 && BigInt(events.length) < count; i -= 1) events.push(this.all[i] as RecordedEntry);
     }
     return events;
+  }
+
+  /**
+   * Scavenge, for tombstoned streams: their events' bytes leave the log for good and only the
+   * tombstone stays. Unlike the server, each record keeps its place in `$all` as an empty
+   * `$scavenged` system record, so that subscriptions' positions in the log stay valid.
+   */
+  scavenge(): number {
+    let removed = 0;
+    for (const state of this.streams.values()) {
+      if (!state.tombstoned) continue;
+      for (const entry of state.entries) {
+        if (entry.type === SCAVENGED_EVENT_TYPE) continue;
+        const emptied: RecordedEntry = { ...entry, type: SCAVENGED_EVENT_TYPE, data: new Uint8Array(), customMetadata: new Uint8Array() };
+        this.all[entry.logIndex] = emptied;
+        if (this.firstWriteOfId.get(entry.id) === entry) this.firstWriteOfId.delete(entry.id);
+        removed += 1;
+      }
+      state.entries.fill(undefined as unknown as RecordedEntry);
+      state.entries.length = 0;
+    }
+    return removed;
+  }
+
+  /** Whether any record still holds `needle` in its data or metadata (what a scavenge must remove). */
+  holdsBytes(needle: Uint8Array): boolean {
+    const target = Buffer.from(needle);
+    return this.all.some((entry) => Buffer.from(entry.data).includes(target) || Buffer.from(entry.customMetadata).includes(target));
   }
 
   /** Appends to a stream without expected-revision checks (the server's own writes: parked links). */

@@ -18,6 +18,10 @@ export interface EsdbEmulator {
   /** `esdb://127.0.0.1:PORT?tls=false`, pointing at the emulator's connection proxy. */
   readonly connectionString: string;
   readonly faults: Faults;
+  /** Runs a scavenge: the events of tombstoned streams are removed for good. Answers how many. */
+  scavenge(): number;
+  /** Whether any record in the log still holds these bytes (checks what a scavenge removed). */
+  holdsBytes(needle: Uint8Array): boolean;
   /** Ends every connection and the server; the state lives until then, through any drop. */
   stop(): Promise<void>;
 }
@@ -54,6 +58,8 @@ export const startEsdbEmulator = async (options: EsdbEmulatorOptions = {}): Prom
   return {
     connectionString: `esdb://127.0.0.1:${proxy.port}?tls=false`,
     faults: createFaults(context.faults, proxy),
+    scavenge: () => context.log.scavenge(),
+    holdsBytes: (needle) => context.log.holdsBytes(needle),
     stop: async () => {
       stopStats();
       registry.closeAll();

@@ -3,6 +3,7 @@ import type { UserCommand } from '#domain/userCommands';
 import type { EventStore } from '#ports/eventStore';
 import type { CommandOptions } from '#application/commandOptions';
 import { createReservationStreamNaming } from '#application/emailReservations';
+import { memoryUserKeys } from '#test/support/memoryUserKeys';
 
 export const now = new Date('2026-11-27T10:00:00.000Z');
 
@@ -53,3 +54,6 @@ export const isUserStream = (streamId: string): boolean => streamId.startsWith('
 
 /** Reservation stream names under a fixed test key (production keys come from configuration). */
 export const reservationStreamOf = createReservationStreamNaming('test-email-reservation-key-0123456789abcdef');
+
+/** Users' data keys shared by a file's commands and reads (the real cipher over the in-memory key store). */
+export const keys = memoryUserKeys();

@@ -6,9 +6,9 @@ import { handleUserCommand, type CommandDeps } from '#application/handleUserComm
 import { isChronicleError, UnavailableError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore } from '#ports/eventStore';
-import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, reservationStreamOf, suspend } from './commandFixtures.ts';
+import { changeEmail, freshEmail, freshOptions, interceptAppends, isUserStream, now, register, reservationStreamOf, suspend, keys } from './commandFixtures.ts';
 
-const depsOf = (eventStore: EventStore, extra: Partial<CommandDeps> = {}): CommandDeps => ({ eventStore, reservationStreamOf, maxAttempts: 5, ...extra });
+const depsOf = (eventStore: EventStore, extra: Partial<CommandDeps> = {}): CommandDeps => ({ eventStore, reservationStreamOf, keys, maxAttempts: 5, ...extra });
 
 const codeOf = (outcome: PromiseSettledResult<unknown>): string | null =>
   outcome.status === 'fulfilled' ? null : isChronicleError(outcome.reason) ? outcome.reason.code : String(outcome.reason);

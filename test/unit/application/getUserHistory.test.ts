@@ -5,16 +5,16 @@ import { getUserHistory } from '#application/getUserHistory';
 import { handleUserCommand } from '#application/handleUserCommand';
 import { isChronicleError } from '#domain/errors';
 import { userStreamId } from '#domain/userValues';
-import { freshEmail, freshOptions, now, register, reservationStreamOf, suspend } from './commandFixtures.ts';
+import { freshEmail, freshOptions, now, register, reservationStreamOf, suspend, keys } from './commandFixtures.ts';
 
 describe('user history', () => {
   it('lists every event oldest first with type, schema version, revision, position, time, data and metadata', async () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
     const options = freshOptions();
-    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), options);
-    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
-    const items = await getUserHistory({ eventStore }, userId);
+    await handleUserCommand({ eventStore, reservationStreamOf, keys, maxAttempts: 3 }, register(userId, freshEmail()), options);
+    await handleUserCommand({ eventStore, reservationStreamOf, keys, maxAttempts: 3 }, suspend(userId, 'spam'), freshOptions());
+    const items = await getUserHistory({ eventStore, keys }, userId);
     expect(items.map((i) => [i.type, i.revision, i.schemaVersion, i.occurredAt])).toEqual([
       ['UserRegistered', 0n, 1, now.toISOString()],
       ['UserSuspended', 1n, 1, now.toISOString()],
@@ -27,19 +27,19 @@ describe('user history', () => {
   it('shows a stored v1 event with its stored version and its data upcast', async () => {
     const eventStore = createMemoryEventStore();
     const userId = randomUUID();
-    await handleUserCommand({ eventStore, reservationStreamOf, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
+    await handleUserCommand({ eventStore, reservationStreamOf, keys, maxAttempts: 3 }, register(userId, freshEmail()), freshOptions());
     const metadata = { schemaVersion: 1, $correlationId: 'c', $causationId: 'c', commandId: 'c', occurredAt: now.toISOString() };
     await eventStore.appendToStream(
       userStreamId(userId),
       [{ id: randomUUID(), type: 'EmailChanged', data: { userId, email: 'v1@example.com', changedAt: now.toISOString() }, metadata }],
       { expectedRevision: 0n },
     );
-    const [, changed] = await getUserHistory({ eventStore }, userId);
+    const [, changed] = await getUserHistory({ eventStore, keys }, userId);
     expect(changed).toMatchObject({ type: 'EmailChanged', schemaVersion: 1, data: { email: 'v1@example.com', verified: false } });
   });
 
   it('answers USER_NOT_FOUND for an unknown user', async () => {
-    const error = await getUserHistory({ eventStore: createMemoryEventStore() }, randomUUID()).catch((e: unknown) => e);
+    const error = await getUserHistory({ eventStore: createMemoryEventStore(), keys }, randomUUID()).catch((e: unknown) => e);
     expect(isChronicleError(error) && error.code).toBe('USER_NOT_FOUND');
   });
 });

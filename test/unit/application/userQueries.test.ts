@@ -3,26 +3,27 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryEventStore } from '#adapters/memory/memoryEventStore';
 import { createMemoryReadModels } from '#adapters/memory/memoryReadModels';
 import { handleUserCommand } from '#application/handleUserCommand';
-import { projectStoredEvent } from '#application/userProjection';
+import { userBatchProjection } from '#application/userProjection';
 import { getUser, listUsers, type QueryDeps } from '#application/userQueries';
 import { isChronicleError, isUnavailableError, UnavailableError } from '#domain/errors';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
-import { freshEmail, freshOptions, register, reservationStreamOf, suspend } from './commandFixtures.ts';
+import { freshEmail, freshOptions, register, reservationStreamOf, suspend, keys } from './commandFixtures.ts';
 
 /** Plays the projector: applies everything after the checkpoint. */
 const project = async (store: EventStore, readModels: ReadModels): Promise<void> => {
   const checkpoint = await readModels.getCheckpoint();
   const events = await store.readAll({ fromPosition: (checkpoint ?? 0n) + 1n, streamPrefixes: ['user-'] });
   const head = await store.headPosition();
-  await readModels.applyBatch(events.map(projectStoredEvent), head);
+  const projectOne = await userBatchProjection(keys)(events);
+  await readModels.applyBatch(events.map(projectOne), head);
 };
 
 const setup = (consistencyWaitMs = 200) => {
   const store = createMemoryEventStore();
   const readModels = createMemoryReadModels();
   const deps: QueryDeps = { readModels, consistencyWaitMs, pollIntervalMs: 5 };
-  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore: store, reservationStreamOf, maxAttempts: 3 }, command, freshOptions());
+  const run = (command: Parameters<typeof handleUserCommand>[1]) => handleUserCommand({ eventStore: store, reservationStreamOf, keys, maxAttempts: 3 }, command, freshOptions());
   return { store, readModels, deps, run };
 };
 

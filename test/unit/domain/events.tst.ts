@@ -7,7 +7,7 @@ import { projectUserEvent } from '#application/userProjection';
 
 describe('event and command types', () => {
   it('names every event type once', () => {
-    expectTypeOf<UserEventType>().toEqualTypeOf<'UserRegistered' | 'EmailChanged' | 'EmailVerified' | 'UserSuspended' | 'UserReactivated'>();
+    expectTypeOf<UserEventType>().toEqualTypeOf<'UserRegistered' | 'EmailChanged' | 'EmailVerified' | 'UserSuspended' | 'UserReactivated' | 'UserErased'>();
   });
 
   it('narrows event data by type', () => {
@@ -15,7 +15,7 @@ describe('event and command types', () => {
   });
 
   it('names every command type once', () => {
-    expectTypeOf<UserCommandType>().toEqualTypeOf<'RegisterUser' | 'ChangeEmail' | 'VerifyEmail' | 'SuspendUser' | 'ReactivateUser'>();
+    expectTypeOf<UserCommandType>().toEqualTypeOf<'RegisterUser' | 'ChangeEmail' | 'VerifyEmail' | 'SuspendUser' | 'ReactivateUser' | 'EraseUser'>();
   });
 
   it('carries time in command metadata', () => {

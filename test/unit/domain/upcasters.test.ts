@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createUpcasterRegistry, upcasterKey, userUpcasters } from '#domain/upcasters';
 import { decodeUserEvent, encodeUserEvent } from '#domain/userEventCodec';
+import { aesGcmPersonalDataKey, newDataKey } from '#adapters/crypto/aesGcmPersonalDataKey';
 
 const userId = '6f1c1f3e-3a43-4b8e-9d61-2f1f0a7c1b11';
 
@@ -44,27 +45,28 @@ describe('upcasting', () => {
 
   describe('decoding stored user events', () => {
     it('upcasts before checking the shape', () => {
-      const event = decodeUserEvent({ type: 'EmailChanged', schemaVersion: 1, data: { userId, email: 'a@b.co', changedAt: 't' } });
-      expect(event).toEqual({ type: 'EmailChanged', data: { userId, email: 'a@b.co', changedAt: 't', verified: false } });
+      const decoded = decodeUserEvent({ streamId: `user-${userId}`, type: 'EmailChanged', schemaVersion: 1, data: { userId, email: 'a@b.co', changedAt: 't' } }, null);
+      expect(decoded).toEqual({ shredded: false, event: { type: 'EmailChanged', data: { userId, email: 'a@b.co', changedAt: 't', verified: false } } });
     });
 
     it('rejects an unknown type', () => {
-      expect(() => decodeUserEvent({ type: 'UserExploded', schemaVersion: 1, data: {} })).toThrow(/unknown user event type/);
+      expect(() => decodeUserEvent({ streamId: `user-${userId}`, type: 'UserExploded', schemaVersion: 1, data: {} }, null)).toThrow(/unknown user event type/);
     });
 
     it('rejects a malformed event, naming the fields', () => {
-      expect(() => decodeUserEvent({ type: 'UserSuspended', schemaVersion: 1, data: { userId } })).toThrow(/malformed/);
+      expect(() => decodeUserEvent({ streamId: `user-${userId}`, type: 'UserSuspended', schemaVersion: 1, data: { userId } }, null)).toThrow(/malformed/);
     });
 
     it('round-trips through encode at the current version', () => {
       const event = { type: 'EmailVerified' as const, data: { userId, email: 'a@b.co', verifiedAt: 't' } };
-      const stored = encodeUserEvent(event);
+      const key = aesGcmPersonalDataKey(newDataKey());
+      const stored = encodeUserEvent(event, key);
       expect(stored.schemaVersion).toBe(1);
-      expect(decodeUserEvent(stored)).toEqual(event);
+      expect(decodeUserEvent({ ...stored, streamId: `user-${userId}` }, key)).toEqual({ shredded: false, event });
     });
 
     it('writes EmailChanged at version 2', () => {
-      expect(encodeUserEvent({ type: 'EmailChanged', data: { userId, email: 'a@b.co', changedAt: 't', verified: false } }).schemaVersion).toBe(2);
+      expect(encodeUserEvent({ type: 'EmailChanged', data: { userId, email: 'a@b.co', changedAt: 't', verified: false } }, aesGcmPersonalDataKey(newDataKey())).schemaVersion).toBe(2);
     });
   });
 });

@@ -19,7 +19,7 @@ describe('the route table', () => {
   it('lists exactly the routes serverless.yml declares', () => expect([...ROUTES].sort()).toEqual(declaredRoutes().sort()));
 
   it('knows which methods a path answers to', () => {
-    expect(methodsFor('/users/0b8f3a52-0000-4000-8000-000000000000')).toEqual(['GET', 'HEAD']);
+    expect(methodsFor('/users/0b8f3a52-0000-4000-8000-000000000000')).toEqual(['GET', 'DELETE', 'HEAD']);
     expect(methodsFor('/users').sort()).toEqual(['GET', 'HEAD', 'POST']);
     expect(methodsFor('/nothing/here')).toEqual([]);
   });

@@ -119,7 +119,7 @@ describe('the projector runtime', () => {
       await eventually(async () => expect(await readModels.getCheckpoint()).toBe(head));
 
       const expected = createMemoryReadModels();
-      await expected.applyBatch((await store.readAll()).map(projectStoredEvent), head);
+      await expected.applyBatch((await store.readAll()).map((event) => projectStoredEvent(event)), head);
       for (const event of await store.readAll({ maxCount: 200 })) {
         const id = String(event.data['userId']);
         expect(await readModels.getUser(id)).toEqual(await expected.getUser(id));

@@ -1,0 +1,61 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { KeyWrapper } from '#ports/dataKeys';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * Wraps data keys with AES-256-GCM under one local wrapping key, the user id as additional
+ * authenticated data. The embedded default's stand-in for KMS: it keeps a copy of the key store
+ * useless without the wrapping key, no more (both sit on the same disk).
+ */
+export const createLocalKeyWrapper = (wrappingKey: Uint8Array): KeyWrapper => {
+  if (wrappingKey.length !== 32) throw new Error(`the wrapping key is 32 bytes, got ${wrappingKey.length}`);
+  const key = Buffer.from(wrappingKey);
+  return {
+    async wrap(dataKey, userId) {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+      cipher.setAAD(Buffer.from(userId, 'utf8'));
+      return Buffer.concat([iv, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
+    },
+    async unwrap(wrapped, userId) {
+      const bytes = Buffer.from(wrapped);
+      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(userId, 'utf8'));
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      return new Uint8Array(Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]));
+    },
+  };
+};
+
+/**
+ * The wrapping key kept in a file (32 random bytes, mode 0600), created on first use. It is written
+ * whole to a private temporary file and then hard-linked into place, which fails when the file
+ * exists: processes starting together agree on one key, and none reads a half-written one.
+ */
+export const loadOrCreateWrappingKeyFile = (file: string): Uint8Array => {
+  try {
+    return checkedKey(readFileSync(file), file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temporary, randomBytes(32), { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(temporary, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+  return checkedKey(readFileSync(file), file);
+};
+
+const checkedKey = (bytes: Buffer, file: string): Uint8Array => {
+  if (bytes.length !== 32) throw new Error(`${file} must hold exactly 32 bytes (a wrapping key), it holds ${bytes.length}`);
+  return new Uint8Array(bytes);
+};
