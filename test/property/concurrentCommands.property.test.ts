@@ -79,10 +79,10 @@ const scheduledStore = (inner: EventStore, s: fc.Scheduler): EventStore => {
 
 const reservationStreamOf = createReservationStreamNaming('property-test-reservation-key-0123456789abcdef');
 
-/** The one place these tests build command deps. */
-/** Users' data keys: the real cipher over the in-memory key store. */
+/** Users' data keys: the real cipher over an in-memory key store, shared by commands and reads. */
 const keys = memoryUserKeys();
 
+/** The one place these tests build command deps. */
 const commandDeps = (eventStore: EventStore, maxAttempts: number): CommandDeps => ({ eventStore, reservationStreamOf, keys, maxAttempts });
 
 type Outcome = { readonly ok: true; readonly result: CommandResult } | { readonly ok: false; readonly code: string };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isChronicleError } from '#domain/errors';
 import { userDecider, type UserCommand } from '#domain/userCommands';
 import type { UserEvent, UserEventType } from '#domain/userEvents';
-import { isRegistered, type UserState } from '#domain/userState';
+import { isErased, isRegistered, type UserState } from '#domain/userState';
 import { checkProperty } from './propertyRun.ts';
 
 const userId = '3b0f8a52-64c1-4f0e-8d7c-5f3c2b1a9e01';
@@ -36,7 +36,8 @@ type Intent =
   | { readonly type: 'ChangeEmail'; readonly email: number }
   | { readonly type: 'VerifyEmail'; readonly email: number }
   | { readonly type: 'SuspendUser'; readonly reason: number }
-  | { readonly type: 'ReactivateUser' };
+  | { readonly type: 'ReactivateUser' }
+  | { readonly type: 'EraseUser' };
 
 const intentArbitrary: fc.Arbitrary<Intent> = fc.oneof(
   fc.record({ type: fc.constant('RegisterUser' as const), email: fc.nat(EMAILS.length - 1), name: fc.nat(NAMES.length - 1) }),
@@ -44,6 +45,7 @@ const intentArbitrary: fc.Arbitrary<Intent> = fc.oneof(
   fc.record({ type: fc.constant('VerifyEmail' as const), email: fc.nat(EMAILS.length - 1) }),
   fc.record({ type: fc.constant('SuspendUser' as const), reason: fc.nat(REASONS.length - 1) }),
   fc.record({ type: fc.constant('ReactivateUser' as const) }),
+  fc.record({ type: fc.constant('EraseUser' as const) }),
 );
 
 const commandOf = (intent: Intent, now: Date): UserCommand => {
@@ -57,16 +59,20 @@ const commandOf = (intent: Intent, now: Date): UserCommand => {
     case 'SuspendUser':
       return { type: intent.type, data: { userId, reason: REASONS[intent.reason]!.raw }, metadata };
     case 'ReactivateUser':
+    case 'EraseUser':
       return { type: intent.type, data: { userId }, metadata };
   }
 };
 
 /** An independent model of the user's state machine, written from the README's rules, not from the decider. */
 type Model =
-  | { readonly registered: false }
+  | { readonly registered: false; readonly erased: boolean }
   | { readonly registered: true; readonly suspended: boolean; readonly email: string; readonly verified: boolean; readonly displayName: string };
 
-type Prediction = { readonly code: string } | { readonly next: Model; readonly event: UserEventType };
+/** `event` null: accepted with nothing to record (erasing an erased user). */
+type Prediction = { readonly code: string } | { readonly next: Model; readonly event: UserEventType | null };
+
+const ERASED: Model = { registered: false, erased: true };
 
 /** Values are judged before the state (bad input is a 400 whatever the user's state), then the rules. */
 const predict = (model: Model, intent: Intent): Prediction => {
@@ -75,13 +81,14 @@ const predict = (model: Model, intent: Intent): Prediction => {
       const email = EMAILS[intent.email]!.stored;
       const displayName = NAMES[intent.name]!.stored;
       if (email === null || displayName === null) return { code: 'VALIDATION_FAILED' };
+      if (!model.registered && model.erased) return { code: 'USER_ERASED' };
       if (model.registered) return { code: 'USER_ALREADY_REGISTERED' };
       return { next: { registered: true, suspended: false, email, verified: false, displayName }, event: 'UserRegistered' };
     }
     case 'ChangeEmail': {
       const email = EMAILS[intent.email]!.stored;
       if (email === null) return { code: 'VALIDATION_FAILED' };
-      if (!model.registered) return { code: 'USER_NOT_FOUND' };
+      if (!model.registered) return { code: model.erased ? 'USER_ERASED' : 'USER_NOT_FOUND' };
       if (model.suspended) return { code: 'USER_SUSPENDED' };
       if (email === model.email) return { code: 'EMAIL_UNCHANGED' };
       return { next: { ...model, email, verified: false }, event: 'EmailChanged' };
@@ -89,7 +96,7 @@ const predict = (model: Model, intent: Intent): Prediction => {
     case 'VerifyEmail': {
       const email = EMAILS[intent.email]!.stored;
       if (email === null) return { code: 'VALIDATION_FAILED' };
-      if (!model.registered) return { code: 'USER_NOT_FOUND' };
+      if (!model.registered) return { code: model.erased ? 'USER_ERASED' : 'USER_NOT_FOUND' };
       if (model.suspended) return { code: 'USER_SUSPENDED' };
       if (email !== model.email) return { code: 'EMAIL_NOT_CURRENT' };
       if (model.verified) return { code: 'EMAIL_ALREADY_VERIFIED' };
@@ -97,20 +104,24 @@ const predict = (model: Model, intent: Intent): Prediction => {
     }
     case 'SuspendUser':
       if (REASONS[intent.reason]!.stored === null) return { code: 'VALIDATION_FAILED' };
-      if (!model.registered) return { code: 'USER_NOT_FOUND' };
+      if (!model.registered) return { code: model.erased ? 'USER_ERASED' : 'USER_NOT_FOUND' };
       if (model.suspended) return { code: 'USER_ALREADY_SUSPENDED' };
       return { next: { ...model, suspended: true }, event: 'UserSuspended' };
     case 'ReactivateUser':
-      if (!model.registered) return { code: 'USER_NOT_FOUND' };
+      if (!model.registered) return { code: model.erased ? 'USER_ERASED' : 'USER_NOT_FOUND' };
       if (!model.suspended) return { code: 'USER_NOT_SUSPENDED' };
       return { next: { ...model, suspended: false }, event: 'UserReactivated' };
+    case 'EraseUser':
+      // Erasing again is accepted and records nothing (the application finishes a half-done erasure).
+      if (!model.registered) return model.erased ? { next: ERASED, event: null } : { code: 'USER_NOT_FOUND' };
+      return { next: ERASED, event: 'UserErased' };
   }
 };
 
 const modelOfState = (state: UserState): Model =>
   isRegistered(state)
     ? { registered: true, suspended: state.status === 'suspended', email: state.email, verified: state.emailVerified, displayName: state.displayName }
-    : { registered: false };
+    : { registered: false, erased: isErased(state) };
 
 const decide = (command: UserCommand, state: UserState): { readonly events: UserEvent[] } | { readonly code: string } => {
   try {
@@ -128,7 +139,7 @@ describe('the user decider, for any sequence of commands', () => {
     checkProperty(
       fc.property(fc.array(fc.tuple(intentArbitrary, fc.nat(86_400_000)), { maxLength: 40 }), (steps) => {
         let history: UserEvent[] = [];
-        let model: Model = { registered: false };
+        let model: Model = { registered: false, erased: false };
         let clock = START;
         for (const [intent, elapsed] of steps) {
           clock += elapsed;
@@ -140,11 +151,13 @@ describe('the user decider, for any sequence of commands', () => {
             expect(outcome).toEqual({ code: prediction.code });
             continue;
           }
-          // One event per accepted command: the stream's revision grows by exactly one.
+          // One event per accepted command (the stream's revision grows by exactly one), none
+          // only for erasing an erased user.
           expect(outcome).toHaveProperty('events');
           const events = 'events' in outcome ? outcome.events : [];
-          expect(events.map((event) => event.type)).toEqual([prediction.event]);
-          const [event] = events as [UserEvent];
+          expect(events.map((event) => event.type)).toEqual(prediction.event === null ? [] : [prediction.event]);
+          const [event] = events;
+          if (event === undefined) continue;
           expect(event.data.userId).toBe(userId);
           const at = Object.entries(event.data).find(([key]) => key.endsWith('At'))?.[1];
           expect(at).toBe(now.toISOString());
@@ -157,14 +170,15 @@ describe('the user decider, for any sequence of commands', () => {
     );
   });
 
-  it('lets a suspended user change nothing but its suspension', () => {
+  it('lets a suspended user change nothing but its suspension (or be erased)', () => {
     checkProperty(
       fc.property(fc.array(intentArbitrary, { maxLength: 30 }), fc.array(intentArbitrary, { minLength: 1, maxLength: 10 }), (before, whileSuspended) => {
         const now = new Date(START);
         const register: UserCommand = { type: 'RegisterUser', data: { userId, email: 'ada@example.com', displayName: 'Ada' }, metadata: { now } };
         let history: UserEvent[] = userDecider.decide(register, userDecider.initialState());
         const replay = (): UserState => history.reduce(userDecider.evolve, userDecider.initialState());
-        for (const intent of before) {
+        // Any history short of erasure, then suspended.
+        for (const intent of before.filter((candidate) => candidate.type !== 'EraseUser')) {
           const outcome = decide(commandOf(intent, now), replay());
           if ('events' in outcome) history = [...history, ...outcome.events];
         }
@@ -178,12 +192,14 @@ describe('the user decider, for any sequence of commands', () => {
             expect('events' in outcome && outcome.events.map((event) => event.type)).toEqual(['UserReactivated']);
             const after = ('events' in outcome ? outcome.events : []).reduce(userDecider.evolve, suspended);
             expect(after).toEqual({ ...suspended, status: 'active' });
+          } else if (intent.type === 'EraseUser') {
+            expect('events' in outcome && outcome.events.map((event) => event.type)).toEqual(['UserErased']);
           } else {
             expect(outcome).toHaveProperty('code');
           }
         }
       }),
-      { file: import.meta.url, name: 'lets a suspended user change nothing but its suspension', numRuns: 300 },
+      { file: import.meta.url, name: 'lets a suspended user change nothing but its suspension (or be erased)', numRuns: 300 },
     );
   });
 });

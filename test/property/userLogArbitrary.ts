@@ -23,8 +23,8 @@ const idOf = (prefix: string, n: number): string => `${prefix}-0000-4000-8000-${
 
 /**
  * Any valid log over a few users: registrations, email changes (some stored as schema v1),
- * verifications, suspensions and reactivations, interleaved across streams as live traffic
- * is. Addresses come from a small pool and are unique among current holders at every position,
+ * verifications, suspensions, reactivations and erasures (an erased user's stream ends
+ * there and its address is free again), interleaved across streams as live traffic is. Addresses come from a small pool and are unique among current holders at every position,
  * so released addresses are taken over by others — the hard case for the email index.
  */
 export const validUserLog = (options: { readonly maxUsers: number; readonly maxEvents: number }): fc.Arbitrary<UserLog> =>
@@ -40,10 +40,10 @@ const buildLog = (userCount: number, ops: readonly Op[], run: number): UserLog =
   const tag = run.toString(16).padStart(8, '0');
   const userIds = Array.from({ length: userCount }, (_, n) => idOf(tag, n));
   const addresses = Array.from({ length: userCount + 2 }, (_, n) => `a${n}.${tag}@example.com`);
-  const state = userIds.map(() => ({ revision: -1, email: '', suspended: false, verified: false }));
+  const state = userIds.map(() => ({ revision: -1, email: '', suspended: false, verified: false, erased: false }));
   const events: StoredEvent[] = [];
   let clock = Date.UTC(2026, 0, 1);
-  const held = (address: string): boolean => state.some((user) => user.revision >= 0 && user.email === address);
+  const held = (address: string): boolean => state.some((user) => user.revision >= 0 && !user.erased && user.email === address);
 
   for (const op of ops) {
     const index = op.user % userCount;
@@ -56,11 +56,17 @@ const buildLog = (userCount: number, ops: readonly Op[], run: number): UserLog =
     let type: string;
     let data: Record<string, unknown>;
     let schemaVersion = 1;
+    // An erased user's stream ends with its erasure.
+    if (user.erased) continue;
     if (user.revision < 0) {
       if (held(address)) continue;
       type = 'UserRegistered';
       data = { userId, email: address, displayName: `User ${index}`, registeredAt: at };
       user.email = address;
+    } else if (op.roll >= 95) {
+      type = 'UserErased';
+      data = { userId, erasedAt: at };
+      user.erased = true;
     } else if (user.suspended) {
       if (op.roll < 50) continue;
       type = 'UserReactivated';
