@@ -32,7 +32,7 @@ import { bundleProjector, startProjectorProcess, type ProjectorProcess } from '#
 import { dumpReadModel } from '#test/support/readModelDump';
 import { tempDir } from '#test/support/tempDir';
 import { seededRandom } from '#test/support/userTraffic';
-import { inProcessApi } from './soak/inProcessApi.ts';
+import { inProcessApi } from './support/inProcessApi.ts';
 import { runSoakClients } from './soak/soakClients.ts';
 import { planChaos, runChaos } from './soak/soakChaos.ts';
 import { checkLog, readUserLog } from './soak/soakChecks.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CallApi } from './inProcessApi.ts';
+import type { CallApi } from '../support/inProcessApi.ts';
 
 /** What a client knows of one command it sent: the independent record the checks compare with. */
 export interface SentCommand {
