@@ -105,7 +105,7 @@ const clients = runSoakClients({
   mint: (subject, admin) => mintDevToken(dir.path, { subject, admin }),
   userIdOf: (subject) => userIdOfPrincipal({ issuer: DEV_ISSUER, subject }),
   clients: 8,
-  emails: quick ? 150 : 1500,
+  emails: quick ? 1000 : 10_000,
   random,
   shouldStop: () => stop,
 });
