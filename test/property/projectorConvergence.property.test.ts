@@ -221,9 +221,9 @@ describe('the projector, when claims of one address by two users arrive out of l
    * streams, and a retried gap moves an event behind later ones): Y's claim sets a → Y, X's
    * registration then overwrites a → X, and X's move deletes a → X. The fold says a → Y; the
    * read model says nobody. Fix: keep the claim's position in the index entry and let a claim
-   * overwrite only an older one (all three adapters). Expected to fail until then.
+   * overwrite only an older one (all three adapters).
    */
-  it.fails('keeps the address with the user who claimed it last in the log', async () => {
+  it('keeps the address with the user who claimed it last in the log', async () => {
     const [x, y] = ['0000aaaa-0000-4000-8000-000000000001', '0000aaaa-0000-4000-8000-000000000002'];
     const at = '2026-01-01T00:00:00.000Z';
     const event = (position: bigint, userId: string, revision: bigint, type: string, data: Record<string, unknown>): StoredEvent => ({

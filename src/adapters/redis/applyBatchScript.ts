@@ -72,6 +72,7 @@ if i ~= argc + 1 then return bad('batch length') end
 
 local appliedKey = prefix .. 'applied'
 local emailKey = prefix .. 'users:by-email'
+local emailAtKey = prefix .. 'users:by-email:at'
 local userPrefix = prefix .. 'user:'
 -- Slices small enough for unpack() and for one command's argument count.
 local CHUNK = 1000
@@ -227,13 +228,43 @@ for first = 1, #oldEmails, CHUNK do
   end
 end
 callChunked('HDEL', emailKey, stale, 1)
--- In event order, so that of two users given one address in this batch the later one has it.
-local emailPairs = {}
+callChunked('HDEL', emailAtKey, stale, 1)
+-- A claim takes an address only from an older one: events of different streams are not
+-- delivered in log order, so a late registration must not displace a newer claim. Each
+-- address keeps the log position of its claim in users:by-email:at.
+local claims, claimAt, claimedOrder, claimedBy = {}, {}, {}, {}
 for e = 1, count do
   local id = newEmailOwner[e]
-  if id then emailPairs[#emailPairs + 1] = email[id]; emailPairs[#emailPairs + 1] = id end
+  if id then claims[#claims + 1] = e end
+end
+for first = 1, #claims, CHUNK do
+  local last = math.min(first + CHUNK - 1, #claims)
+  local addresses = {}
+  for k = first, last do addresses[#addresses + 1] = email[newEmailOwner[claims[k]]] end
+  local stored = call('HMGET', emailAtKey, unpack(addresses))
+  for k = first, last do
+    local address = addresses[k - first + 1]
+    if claimAt[address] == nil then claimAt[address] = stored[k - first + 1] or '' end
+  end
+end
+for k = 1, #claims do
+  local e = claims[k]
+  local id, pos = newEmailOwner[e], ARGV[eventAt[e] + 3]
+  local address = email[id]
+  if claimAt[address] == '' or not ge(claimAt[address], pos) then
+    if not claimedBy[address] then claimedOrder[#claimedOrder + 1] = address end
+    claimedBy[address] = id
+    claimAt[address] = pos
+  end
+end
+local emailPairs, atPairs = {}, {}
+for k = 1, #claimedOrder do
+  local address = claimedOrder[k]
+  emailPairs[#emailPairs + 1] = address; emailPairs[#emailPairs + 1] = claimedBy[address]
+  atPairs[#atPairs + 1] = address; atPairs[#atPairs + 1] = claimAt[address]
 end
 callChunked('HSET', emailKey, emailPairs, 2)
+callChunked('HSET', emailAtKey, atPairs, 2)
 
 local revisions = {}
 for k = 1, #changedStreams do
