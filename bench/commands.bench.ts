@@ -36,7 +36,14 @@ const openKeys = async (): Promise<Record<string, unknown>> => {
   }
 };
 
-const deps = { eventStore, maxAttempts: 5, ...(await openKeys()) } as Parameters<typeof handleUserCommand>[0];
+/** Reservation stream names under a fixed key where the code names them by HMAC (issue 7 on). */
+const reservationNaming = async (): Promise<Record<string, unknown>> => {
+  const reservations: Record<string, unknown> = await import('#application/emailReservations');
+  const create = reservations['createReservationStreamNaming'];
+  return typeof create === 'function' ? { reservationStreamOf: (create as (key: string) => unknown)('bench-reservation-key-0123456789abcdef') } : {};
+};
+
+const deps = { eventStore, maxAttempts: 5, ...(await reservationNaming()), ...(await openKeys()) } as Parameters<typeof handleUserCommand>[0];
 const now = new Date('2026-11-30T00:00:00.000Z');
 const options = (n: number, kind: string) => ({ commandId: `${kind}-${n}`, correlationId: `c-${n}` });
 const id = (n: number): string => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;

@@ -10,11 +10,10 @@ import {
 } from '#domain/emailReservation';
 import { isConcurrencyError, MalformedEventError } from '#domain/errors';
 import { isRegistered } from '#domain/userState';
-import { userStreamId } from '#domain/userValues';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions } from './commandOptions.ts';
 import { commandEventId, reservationEventId } from './eventIds.ts';
-import { loadUserStream, type UserStreamDeps } from './userStream.ts';
+import { loadUserStream, type LoadedUserStream, type UserStreamDeps } from './userStream.ts';
 
 /** Names the reservation stream of a normalised address. */
 export type ReservationStreamNaming = (normalizedEmail: string) => string;
@@ -151,12 +150,11 @@ const userUses = async (deps: UserStreamDeps, userId: string, email: string): Pr
  * Whether the command behind the current claim is done with it: it finished (its first event is
  * in the user's stream), its claim is so old that it can no longer finish, or it predates claims.
  */
-const claimSettled = async (eventStore: EventStore, userId: string, state: EmailReservationState, now: Date): Promise<boolean> => {
+const claimSettled = (user: LoadedUserStream, state: EmailReservationState, now: Date): boolean => {
   if (state.claim === null || state.claim === '') return true;
   if (state.heldSince !== null && now.getTime() - Date.parse(state.heldSince) >= ORPHANED_RESERVATION_AFTER_MS) return true;
-  const streamId = userStreamId(userId);
-  const firstEventId = commandEventId(state.claim, streamId, 0);
-  return (await eventStore.readStream(streamId)).some((event) => event.id === firstEventId);
+  const firstEventId = commandEventId(state.claim, user.streamId, 0);
+  return user.stored.some((event) => event.id === firstEventId);
 };
 
 /**
@@ -181,11 +179,12 @@ export const releasePreviousEmail = (deps: ReservationDeps, email: string, userI
   runReservationCommand(
     deps,
     email,
-    async (state) => ({
-      type: 'ReleaseEmail',
-      data: { userId, claimSettled: state.holder === userId && !(await userUses(deps, userId, email)) && (await claimSettled(deps.eventStore, userId, state, now)) },
-      metadata: { now },
-    }),
+    async (state) => {
+      // One read of the user's stream answers both: does it still use the address, and is the claim's command done.
+      const user = state.holder === userId ? await loadUserStream(deps, userId) : null;
+      const settled = user !== null && !(isRegistered(user.state) && user.state.email === email) && claimSettled(user, state, now);
+      return { type: 'ReleaseEmail', data: { userId, claimSettled: settled }, metadata: { now } };
+    },
     'release-previous',
     options,
   );

@@ -216,6 +216,20 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
         expect(await rm.findUserIdByEmail('new@example.com')).toBe(user.id);
       });
 
+      it('keeps an address with its newest claim when an older one arrives late, in separate batches or one', async () => {
+        for (const together of [false, true]) {
+          const address = `claimed-${randomUUID().slice(0, 8)}@example.com`;
+          const x = newUser({ email: address });
+          const y = newUser({ email: address });
+          // Log: x registers with the address (10), x moves away (11), y takes it (12). Delivered 12, 10, 11.
+          const late = [created(x, 0n, 10n), patched(x.id, { email: `moved-${x.id}@example.com`, emailVerified: false }, 1n, 11n)];
+          if (together) await rm.applyBatch([created(y, 0n, 12n), ...late], 12n);
+          else for (const event of [created(y, 0n, 12n), ...late]) await rm.applyBatch([event], event.position);
+          expect(await rm.findUserIdByEmail(address)).toBe(y.id);
+          expect(await rm.findUserIdByEmail(`moved-${x.id}@example.com`)).toBe(x.id);
+        }
+      });
+
       it('leaves an email index entry that another user has taken since', async () => {
         const a = newUser({ email: 'shared@example.com' });
         const b = newUser({ email: 'shared@example.com' });

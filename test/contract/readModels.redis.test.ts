@@ -1,6 +1,7 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { APPLY_BATCH_SCRIPT, encodeBatch } from '#adapters/redis/applyBatchScript';
+import { packStrings } from '#adapters/redis/msgpackStrings';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { readModelKeys } from '#adapters/redis/readModelKeys';
 import { createRedisReadModelRegistry } from '#adapters/redis/redisReadModelRegistry';
@@ -9,6 +10,7 @@ import { translateRedisError } from '#adapters/redis/redisErrors';
 import { isUnavailableError } from '#domain/errors';
 import { freePort } from '#test/support/ports';
 import { requireRedis, sharedRedisUrl, startPrivateRedis } from '#test/support/redis';
+import { dumpReadModel } from '#test/support/readModelDump';
 import { describeReadModelRegistryContract } from './readModelRegistry.contract.ts';
 import { describeReadModelsContract } from './readModels.contract.ts';
 
@@ -93,6 +95,32 @@ describeReadModelRegistryContract('redis', async () => {
 });
 
 describe('redis read models, beyond the contract', () => {
+  it('keeps no byte of an erased user’s email or name in any key or value of the version', async () => {
+    const client = await connectRedis(sharedRedisUrl());
+    const version = uniqueVersion();
+    const readModels = createRedisReadModels({ client, version, ownsClient: false });
+    try {
+      const [gone, kept] = [randomUUID(), randomUUID()];
+      const user = (id: string, tag: string) => ({ id, email: `${tag}-${id.slice(0, 8)}@example.com`, displayName: `${tag} ${id.slice(0, 8)}`, status: 'active' as const, emailVerified: false, registeredAt: '2024-05-01T10:00:00.000Z' });
+      const erasedUser = user(gone, 'erased');
+      await readModels.applyBatch(
+        [
+          { streamId: `user-${gone}`, revision: 0n, position: 1n, changes: [{ type: 'userCreated', user: erasedUser }] },
+          { streamId: `user-${kept}`, revision: 0n, position: 2n, changes: [{ type: 'userCreated', user: user(kept, 'kept') }] },
+          { streamId: `user-${gone}`, revision: 1n, position: 3n, changes: [{ type: 'userPatched', userId: gone, fields: { email: `moved-${erasedUser.email}` } }] },
+        ],
+        3n,
+      );
+      await readModels.applyBatch([{ streamId: `user-${gone}`, revision: 2n, position: 4n, changes: [{ type: 'userErased', userId: gone }] }], 4n);
+      const dump = JSON.stringify([...(await dumpReadModel(client, version)).entries()]);
+      expect(dump).toContain('kept-');
+      for (const needle of [erasedUser.email, erasedUser.displayName]) expect(dump).not.toContain(needle);
+    } finally {
+      await deleteVersion(client, version);
+      await client.close();
+    }
+  });
+
   it('fails to connect to a server that is not there with UnavailableError, promptly', async () => {
     const started = Date.now();
     await expect(connectRedis(`redis://127.0.0.1:${await freePort()}`, { connectTimeoutMs: 500 })).rejects.toSatisfy(isUnavailableError);
@@ -107,11 +135,13 @@ describe('redis read models, beyond the contract', () => {
       const valid = encodeBatch(prefix, [], 5n);
       // A change kind the script does not know, after a well-formed event: nothing may be written.
       const malformed = [prefix, '5', '2', 'user-a', '0', '', '1', '0', 'user-b', '0', '', '2', '1', 'x', 'b'];
-      const error = await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', ...malformed]).catch((e: unknown) => e);
+      const error = await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', packStrings(malformed)]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect(isUnavailableError(translateRedisError(error, 'applyBatch'))).toBe(false);
       expect(await client.exists([`${prefix}checkpoint`, `${prefix}applied`])).toBe(0);
-      expect(await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', ...valid])).toBe('');
+      const notPacked = await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', '42']).catch((e: unknown) => e);
+      expect(String(notPacked)).toMatch(/malformed argument/);
+      expect(await client.sendCommand(['EVAL', APPLY_BATCH_SCRIPT, '0', packStrings(valid)])).toBe('');
       expect(await client.get(`${prefix}checkpoint`)).toBe('5');
     } finally {
       await deleteVersion(client, version);

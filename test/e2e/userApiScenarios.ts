@@ -175,6 +175,8 @@ export const userApiScenarios = (
         await asIntruder('GET', `/users/${owner.id}/events`),
         await asIntruder('POST', `/users/${owner.id}/email`, { email: freshEmail() }),
         await asIntruder('POST', `/users/${owner.id}/email/verification`, { email: 'x@example.com' }),
+        await asIntruder('GET', `/users/${owner.id}/export`),
+        await asIntruder('DELETE', `/users/${owner.id}`),
       ]) {
         expect(response.status).toBe(404);
         expect(errorOf(response).code).toBe('USER_NOT_FOUND');
@@ -214,6 +216,8 @@ export const userApiScenarios = (
         ['POST', `/users/${id}/email/verification`],
         ['POST', `/users/${id}/suspension`],
         ['POST', `/users/${id}/reactivation`],
+        ['DELETE', `/users/${id}`],
+        ['GET', `/users/${id}/export`],
       ] as const) {
         for (const token of [undefined, forged]) {
           const body = method === 'POST' ? { json: { email: freshEmail(), displayName: 'X', reason: 'x' } } : {};

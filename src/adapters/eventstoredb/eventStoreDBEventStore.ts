@@ -29,8 +29,12 @@ export interface EventStoreDBEventStoreOptions {
 }
 
 const DEFAULT_READ_ALL_PAGE_SIZE = 1_000;
-/** How far back headPosition looks past system records for the newest Chronicle event. */
-const HEAD_SCAN_LIMIT = 32;
+/**
+ * How headPosition looks back past system records for the newest Chronicle event: a node writes
+ * `$statsCollected` every 30 s, so an idle day adds thousands of them after the last event.
+ */
+const HEAD_SCAN_PAGE_SIZE = 256;
+const HEAD_SCAN_LIMIT = 4_096;
 
 const formatExpected = (expected: ExpectedRevision): string => (typeof expected === 'bigint' ? expected.toString(10) : expected);
 
@@ -62,6 +66,9 @@ export const createEventStoreDBEventStore = (client: EventStoreDBClient, options
     onRetry: options.onRetry,
   };
   const pageSize = options.readAllPageSize ?? DEFAULT_READ_ALL_PAGE_SIZE;
+  // headPosition's memory: the newest Chronicle event found, and the newest record scanned
+  // (everything above `known` up to it is a system record).
+  const head: { known: bigint | null; checkedUpTo: bigint | null } = { known: null, checkedUpTo: null };
 
   const readStream = async (streamId: string, readOptions: ReadStreamOptions = {}): Promise<StoredEvent[]> => {
     const forwards = (readOptions.direction ?? 'forwards') === 'forwards';
@@ -93,6 +100,17 @@ export const createEventStoreDBEventStore = (client: EventStoreDBClient, options
       'readAll',
       async (signal) => {
         const resolved = await collect(client.readAll({ direction: FORWARDS, fromPosition: from, maxCount: count }), signal);
+        return resolved.flatMap((item) => (item.event ? [toStoredEvent(item.event, item.commitPosition)] : []));
+      },
+      policy,
+    );
+
+  /** One page of `$all` backwards from `from` (exclusive for a position), system records included. */
+  const readAllBackwardsPage = (from: ReadPosition, count: number): Promise<StoredEvent[]> =>
+    callWithRetry(
+      'headPosition',
+      async (signal) => {
+        const resolved = await collect(client.readAll({ direction: BACKWARDS, fromPosition: from, maxCount: count }), signal);
         return resolved.flatMap((item) => (item.event ? [toStoredEvent(item.event, item.commitPosition)] : []));
       },
       policy,
@@ -177,18 +195,35 @@ export const createEventStoreDBEventStore = (client: EventStoreDBClient, options
       }
     },
 
+    // System records (epoch information, stats, subscription checkpoints and configuration,
+    // parked links) are not what a reader of Chronicle's events can catch up with, so the head
+    // is the newest Chronicle event: null on a node that holds none yet. What earlier calls
+    // scanned is remembered, so an idle node's stats cost one page per call, not a rescan.
     async headPosition() {
-      const newest = await callWithRetry(
-        'headPosition',
-        async (signal) => {
-          const resolved = await collect(client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: HEAD_SCAN_LIMIT }), signal);
-          return resolved.flatMap((item) => (item.event ? [toStoredEvent(item.event, item.commitPosition)] : []));
-        },
-        policy,
-      );
-      // System records (subscription checkpoints, parked links) are not what a reader of
-      // Chronicle's events can catch up with, so the head is the newest Chronicle event.
-      return (newest.find((event) => !isSystemRecord(event)) ?? newest[0])?.position ?? null;
+      let newest: bigint | null = null;
+      let from: ReadPosition = END;
+      for (let scanned = 0; scanned < HEAD_SCAN_LIMIT; ) {
+        const page = await readAllBackwardsPage(from, HEAD_SCAN_PAGE_SIZE);
+        newest ??= page[0]?.position ?? null;
+        for (const event of page) {
+          if (head.checkedUpTo !== null && event.position <= head.checkedUpTo) break;
+          if (!isSystemRecord(event)) {
+            head.known = event.position;
+            break;
+          }
+        }
+        const oldest = page.at(-1);
+        const reachedKnown = oldest === undefined || page.length < HEAD_SCAN_PAGE_SIZE || (head.checkedUpTo !== null && oldest.position <= head.checkedUpTo);
+        if (reachedKnown || (head.known !== null && head.known >= oldest.position)) {
+          head.checkedUpTo = newest;
+          return head.known;
+        }
+        scanned += page.length;
+        // Backwards from P reads below P: the next page starts right under this one.
+        from = positionAt(oldest.position);
+      }
+      // Past HEAD_SCAN_LIMIT system records in a row the newest record stands in: lag reads high, never low.
+      return newest;
     },
 
     async close() {

@@ -48,7 +48,9 @@ class Journal {
 
 export const createMemoryReadModels = (): MemoryReadModels => {
   const users = new Map<string, StoredUser>();
-  const emailIndex = new Map<string, string>();
+  // Each address with its owner and the log position of that claim: an older claim arriving late
+  // (events of different streams are not delivered in log order) never displaces a newer one.
+  const emailIndex = new Map<string, { readonly userId: string; readonly at: bigint }>();
   const applied = new Map<string, bigint>();
   const erased = new Map<string, true>();
   let checkpoint: bigint | null = null;
@@ -57,7 +59,11 @@ export const createMemoryReadModels = (): MemoryReadModels => {
 
   const applyChange = (journal: Journal, change: ReadModelChange, event: ProjectedEvent): void => {
     const dropEmail = (email: string, userId: string): void => {
-      if (emailIndex.get(email) === userId) journal.delete(emailIndex, email);
+      if (emailIndex.get(email)?.userId === userId) journal.delete(emailIndex, email);
+    };
+    const claimEmail = (email: string, userId: string): void => {
+      const current = emailIndex.get(email);
+      if (current === undefined || current.at < event.position) journal.set(emailIndex, email, { userId, at: event.position });
     };
     switch (change.type) {
       case 'userCreated': {
@@ -65,7 +71,7 @@ export const createMemoryReadModels = (): MemoryReadModels => {
         if (previous) dropEmail(previous.view.email, previous.view.id);
         const view: UserView = { ...change.user, revision: event.revision, position: event.position };
         journal.set(users, view.id, { view, orderKey: orderKeyOf(view.registeredAt, view.id) });
-        journal.set(emailIndex, view.email, view.id);
+        claimEmail(view.email, view.id);
         return;
       }
       case 'userPatched': {
@@ -75,7 +81,7 @@ export const createMemoryReadModels = (): MemoryReadModels => {
         const view: UserView = { ...previous.view, ...definedFields(change.fields), revision: event.revision, position: event.position };
         if (view.email !== previous.view.email) {
           dropEmail(previous.view.email, view.id);
-          journal.set(emailIndex, view.email, view.id);
+          claimEmail(view.email, view.id);
         }
         journal.set(users, view.id, { view, orderKey: previous.orderKey });
         return;
@@ -146,7 +152,7 @@ export const createMemoryReadModels = (): MemoryReadModels => {
     },
 
     async findUserIdByEmail(email: string): Promise<string | null> {
-      return emailIndex.get(email) ?? null;
+      return emailIndex.get(email)?.userId ?? null;
     },
 
     async isUserErased(userId: string): Promise<boolean> {

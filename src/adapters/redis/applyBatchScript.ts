@@ -4,7 +4,8 @@ import type { ApplyOutcome, ProjectedEvent, ReadModelChange } from '#ports/readM
 import { orderKeyOf } from '#adapters/shared/userPaging';
 
 /**
- * One batch, applied atomically by Redis. ARGV, flat so that Lua reads it without decoding:
+ * One batch, applied atomically by Redis. Its one argument is a MessagePack array of strings
+ * (msgpackStrings.ts), unpacked into a flat list the script walks by index:
  *
  *   prefix, checkpoint ('' = none), event count, then per event:
  *     streamId, revision, previous revision (before the first folded one; '' for 0), position, change count, then per change:
@@ -27,7 +28,10 @@ import { orderKeyOf } from '#adapters/shared/userPaging';
  * fine on a standalone or replicated Redis, not on Redis Cluster.
  */
 export const APPLY_BATCH_SCRIPT = `
-local ARGV, call, tonumber = ARGV, redis.call, tonumber
+local call, tonumber = redis.call, tonumber
+local function bad(what) return redis.error_reply('ERR chronicle apply-batch: malformed ' .. what) end
+local ARGV = cmsgpack.unpack(ARGV[1])
+if type(ARGV) ~= 'table' then return bad('argument (a MessagePack array of strings)') end
 local prefix, checkpoint, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local argc = #ARGV
 
@@ -38,7 +42,6 @@ end
 
 local patchable = { email = true, displayName = true, status = true, emailVerified = true }
 local statuses = { active = true, suspended = true }
-local function bad(what) return redis.error_reply('ERR chronicle apply-batch: malformed ' .. what) end
 
 if not count then return bad('event count') end
 local streams, seen = {}, {}
@@ -72,6 +75,7 @@ if i ~= argc + 1 then return bad('batch length') end
 
 local appliedKey = prefix .. 'applied'
 local emailKey = prefix .. 'users:by-email'
+local emailAtKey = prefix .. 'users:by-email:at'
 local userPrefix = prefix .. 'user:'
 -- Slices small enough for unpack() and for one command's argument count.
 local CHUNK = 1000
@@ -227,13 +231,43 @@ for first = 1, #oldEmails, CHUNK do
   end
 end
 callChunked('HDEL', emailKey, stale, 1)
--- In event order, so that of two users given one address in this batch the later one has it.
-local emailPairs = {}
+callChunked('HDEL', emailAtKey, stale, 1)
+-- A claim takes an address only from an older one: events of different streams are not
+-- delivered in log order, so a late registration must not displace a newer claim. Each
+-- address keeps the log position of its claim in users:by-email:at.
+local claims, claimAt, claimedOrder, claimedBy = {}, {}, {}, {}
 for e = 1, count do
   local id = newEmailOwner[e]
-  if id then emailPairs[#emailPairs + 1] = email[id]; emailPairs[#emailPairs + 1] = id end
+  if id then claims[#claims + 1] = e end
+end
+for first = 1, #claims, CHUNK do
+  local last = math.min(first + CHUNK - 1, #claims)
+  local addresses = {}
+  for k = first, last do addresses[#addresses + 1] = email[newEmailOwner[claims[k]]] end
+  local stored = call('HMGET', emailAtKey, unpack(addresses))
+  for k = first, last do
+    local address = addresses[k - first + 1]
+    if claimAt[address] == nil then claimAt[address] = stored[k - first + 1] or '' end
+  end
+end
+for k = 1, #claims do
+  local e = claims[k]
+  local id, pos = newEmailOwner[e], ARGV[eventAt[e] + 3]
+  local address = email[id]
+  if claimAt[address] == '' or not ge(claimAt[address], pos) then
+    if not claimedBy[address] then claimedOrder[#claimedOrder + 1] = address end
+    claimedBy[address] = id
+    claimAt[address] = pos
+  end
+end
+local emailPairs, atPairs = {}, {}
+for k = 1, #claimedOrder do
+  local address = claimedOrder[k]
+  emailPairs[#emailPairs + 1] = address; emailPairs[#emailPairs + 1] = claimedBy[address]
+  atPairs[#atPairs + 1] = address; atPairs[#atPairs + 1] = claimAt[address]
 end
 callChunked('HSET', emailKey, emailPairs, 2)
+callChunked('HSET', emailAtKey, atPairs, 2)
 
 local revisions = {}
 for k = 1, #changedStreams do

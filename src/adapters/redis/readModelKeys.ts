@@ -16,6 +16,7 @@ export interface ReadModelKeys {
    */
   statusRegistrationOrder(status: UserStatus): string;
   readonly emailIndex: string;
+  readonly emailClaimedAt: string;
   /** Set of the ids of erased users (nothing else of them is kept). */
   readonly erased: string;
   readonly applied: string;
@@ -33,6 +34,8 @@ export const readModelKeys = (version: number): ReadModelKeys => {
     statusSet: (status) => `${prefix}users:${status}`,
     statusRegistrationOrder: (status) => `${prefix}users:${status}:by-registration`,
     emailIndex: `${prefix}users:by-email`,
+    /** Address → log position of the claim in emailIndex (written by the apply-batch script). */
+    emailClaimedAt: `${prefix}users:by-email:at`,
     erased: `${prefix}users:erased`,
     applied: `${prefix}applied`,
     checkpoint: `${prefix}checkpoint`,

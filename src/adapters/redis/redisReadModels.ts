@@ -2,6 +2,7 @@ import { ErrorReply } from 'redis';
 import type { UserStatus } from '#domain/userState';
 import type { ApplyOutcome, HeldStream, ListUsersQuery, ProjectedEvent, ReadModels, UserPage, UserView } from '#ports/readModels';
 import { APPLY_BATCH_SCRIPT, APPLY_BATCH_SHA, decodeOutcomes, encodeBatch } from './applyBatchScript.ts';
+import { packStrings } from './msgpackStrings.ts';
 import { closeRedis, type RedisClient } from './connectRedis.ts';
 import { assertLimit, decodeCursor, encodeCursor } from '#adapters/shared/userPaging';
 import { readModelKeys } from './readModelKeys.ts';
@@ -64,13 +65,14 @@ export const createRedisReadModels = (options: RedisReadModelsOptions): ReadMode
   };
 
   const evalApplyBatch = async (argv: readonly string[]): Promise<unknown> => {
+    const packed = packStrings(argv);
     try {
-      return await client.sendCommand(['EVALSHA', APPLY_BATCH_SHA, '0', ...argv]);
+      return await client.sendCommand(['EVALSHA', APPLY_BATCH_SHA, '0', packed]);
     } catch (error) {
       // The script cache is empty after a restart or a SCRIPT FLUSH: load it and go again.
       if (!isNoScript(error)) throw error;
       await client.sendCommand(['SCRIPT', 'LOAD', APPLY_BATCH_SCRIPT]);
-      return await client.sendCommand(['EVALSHA', APPLY_BATCH_SHA, '0', ...argv]);
+      return await client.sendCommand(['EVALSHA', APPLY_BATCH_SHA, '0', packed]);
     }
   };
 

@@ -109,6 +109,47 @@ export const createSqliteEventStore = (options: { readonly path: string }): Even
     return { nextRevision: revision, position };
   });
 
+  /**
+   * Group commit: appends that arrive in the same turn of the event loop (concurrent commands
+   * of one process) are written in ONE transaction, each inside its own savepoint, so one that
+   * fails (a concurrency conflict) rolls back alone and the others still commit. A transaction
+   * per append would pay the lock and the WAL commit once per event.
+   */
+  interface PendingAppend {
+    readonly streamId: string;
+    readonly events: readonly NewEvent[];
+    readonly expected: ExpectedRevision;
+    readonly resolve: (result: AppendResult) => void;
+    readonly reject: (error: unknown) => void;
+  }
+  let pending: PendingAppend[] = [];
+  const appendGroup = db.transaction((group: readonly PendingAppend[]) =>
+    group.map((item) => {
+      try {
+        return { result: append(item.streamId, item.events, item.expected) };
+      } catch (error) {
+        return { error };
+      }
+    }),
+  );
+  const flush = (): void => {
+    const group = pending;
+    pending = [];
+    let outcomes: Array<{ result?: AppendResult; error?: unknown }>;
+    try {
+      if (!db.open) throw new UnavailableError('the SQLite event store is closed');
+      outcomes = appendGroup.immediate(group);
+    } catch (error) {
+      for (const item of group) item.reject(translateSqliteError(error));
+      return;
+    }
+    group.forEach((item, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.result !== undefined) item.resolve(outcome.result);
+      else item.reject(translateSqliteError(outcome?.error));
+    });
+  };
+
   const run = <T>(work: () => T): T => {
     if (!db.open) throw new UnavailableError('the SQLite event store is closed');
     try {
@@ -122,7 +163,10 @@ export const createSqliteEventStore = (options: { readonly path: string }): Even
     async appendToStream(streamId, events, { expectedRevision }) {
       if (events.length === 0) throw new ValidationError('an append needs at least one event');
       if (new Set(events.map((event) => event.id)).size !== events.length) throw new ValidationError('an append cannot repeat an event id');
-      return run(() => append.immediate(streamId, events, expectedRevision));
+      return new Promise<AppendResult>((resolve, reject) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push({ streamId, events, expected: expectedRevision, resolve, reject });
+      });
     },
 
     async readStream(streamId, options = {}) {

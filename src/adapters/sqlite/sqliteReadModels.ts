@@ -33,7 +33,7 @@ const schemaOf = (t: ReturnType<typeof sqliteReadModelTables>): string => `
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS ${t.users}_by_order ON ${t.users} (order_key);
   CREATE INDEX IF NOT EXISTS ${t.users}_by_status ON ${t.users} (status, order_key);
-  CREATE TABLE IF NOT EXISTS ${t.emailIndex} (email TEXT PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ${t.emailIndex} (email TEXT PRIMARY KEY, user_id TEXT NOT NULL, claimed_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ${t.applied} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ${t.erased} (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS ${t.checkpoint} (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
@@ -100,6 +100,9 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
     // name must not survive in free pages (the WAL is truncated after an erasure, below).
     db.pragma('secure_delete = ON');
     db.exec(schemaOf(t));
+    // Files written before claims carried their position: add the column (every old claim at 0).
+    const emailColumns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(t.emailIndex) as string[];
+    if (!emailColumns.includes('claimed_at')) db.exec(`ALTER TABLE ${t.emailIndex} ADD COLUMN claimed_at INTEGER NOT NULL DEFAULT 0`);
   } catch (error) {
     db.close();
     throw translate(error);
@@ -117,7 +120,11 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
     `UPDATE ${t.users} SET email = COALESCE(?, email), display_name = COALESCE(?, display_name), status = COALESCE(?, status),
        email_verified = COALESCE(?, email_verified), revision = ?, position = ? WHERE id = ?`,
   );
-  const setEmail = db.prepare<[string, string]>(`INSERT INTO ${t.emailIndex} (email, user_id) VALUES (?, ?) ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id`);
+  // An older claim arriving late (streams are not delivered in log order) never displaces a newer one.
+  const setEmail = db.prepare<[string, string, bigint]>(
+    `INSERT INTO ${t.emailIndex} (email, user_id, claimed_at) VALUES (?, ?, ?)
+     ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, claimed_at = excluded.claimed_at WHERE excluded.claimed_at > ${t.emailIndex}.claimed_at`,
+  );
   const dropEmail = db.prepare<[string, string]>(`DELETE FROM ${t.emailIndex} WHERE email = ? AND user_id = ?`);
   const selectEmail = db.prepare<[string], string>(`SELECT user_id FROM ${t.emailIndex} WHERE email = ?`).pluck();
   const selectApplied = db.prepare<[string], bigint>(`SELECT revision FROM ${t.applied} WHERE stream_id = ?`).pluck();
@@ -147,7 +154,7 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
         const previous = selectUser.get(user.id);
         if (previous) dropEmail.run(previous.email, user.id);
         upsertUser.run(user.id, user.email, user.displayName, user.status, user.emailVerified ? 1 : 0, user.registeredAt, orderKeyOf(user.registeredAt, user.id), event.revision, event.position);
-        setEmail.run(user.email, user.id);
+        setEmail.run(user.email, user.id, event.position);
         return;
       }
       case 'userPatched': {
@@ -158,7 +165,7 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
         patchUser.run(email ?? null, displayName ?? null, status ?? null, emailVerified === undefined ? null : emailVerified ? 1 : 0, event.revision, event.position, change.userId);
         if (email !== undefined && email !== previous.email) {
           dropEmail.run(previous.email, change.userId);
-          setEmail.run(email, change.userId);
+          setEmail.run(email, change.userId, event.position);
         }
         return;
       }

@@ -244,6 +244,8 @@ export const hostileCorpus = (ctx: CorpusContext): HostileCase[] => {
       ['GET', `/users/${ctx.ownerId}`, undefined],
       ['POST', '/users', '{"email":"x@example.com","displayName":"X"}'],
       ['GET', '/users', undefined],
+      ['DELETE', `/users/${ctx.ownerId}`, undefined],
+      ['GET', `/users/${ctx.ownerId}/export`, undefined],
     ] as const)
       add({ name: `${name} on ${method} ${path.replace(ctx.ownerId, '{id}')}`, method, path, ...(body === undefined ? {} : { headers: json, body }), as: { authorization }, expect: [401] });
 
@@ -253,6 +255,8 @@ export const hostileCorpus = (ctx: CorpusContext): HostileCase[] => {
     ['GET', `/users/${ctx.ownerId}/events`, undefined],
     ['POST', `/users/${ctx.ownerId}/email`, '{"email":"thief@example.com"}'],
     ['POST', `/users/${ctx.ownerId}/email/verification`, '{"email":"thief@example.com"}'],
+    ['GET', `/users/${ctx.ownerId}/export`, undefined],
+    ['DELETE', `/users/${ctx.ownerId}`, undefined],
   ] as const)
     add({ name: `an intruder on ${method} ${path.replace(ctx.ownerId, '{id}')}`, method, path, ...(body === undefined ? {} : { headers: json, body }), as: 'intruder', expect: [404] });
   for (const [method, path, body] of [

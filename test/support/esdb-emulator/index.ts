@@ -7,6 +7,7 @@ import { PersistentRegistry, persistentService } from './persistentService.ts';
 import { persistentGrpc, serverFeaturesGrpc, streamsGrpc } from './protos.ts';
 import { readHandler } from './readHandler.ts';
 import { serverFeaturesHandlers } from './serverFeatures.ts';
+import { DEFAULT_STATS_PERIOD_MS, seedFreshNode, startStatsCollection } from './systemRecords.ts';
 import { writeHandlers } from './writeHandlers.ts';
 
 export type { Faults, FaultableMethod } from './faults.ts';
@@ -28,6 +29,8 @@ export interface EsdbEmulator {
 export interface EsdbEmulatorOptions {
   /** The port clients connect to (the proxy's); a free one when omitted. */
   readonly port?: number;
+  /** How often `$statsCollected` is written, as the server's StatsPeriodSec (30 s); 0: never. */
+  readonly statsPeriodMs?: number;
 }
 
 const MAX_APPEND_SIZE = 1024 * 1024;
@@ -47,6 +50,10 @@ export const startEsdbEmulator = async (options: EsdbEmulatorOptions = {}): Prom
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
   });
   const proxy = await ConnectionProxy.start(grpcPort, options.port ?? 0);
+  // A fresh node's `$all` begins with its own records, and it keeps writing more.
+  const nodeEndpoint = `127.0.0.1:${proxy.port}`;
+  seedFreshNode(context.log, nodeEndpoint);
+  const stopStats = startStatsCollection(context.log, nodeEndpoint, options.statsPeriodMs ?? DEFAULT_STATS_PERIOD_MS);
 
   return {
     connectionString: `esdb://127.0.0.1:${proxy.port}?tls=false`,
@@ -54,6 +61,7 @@ export const startEsdbEmulator = async (options: EsdbEmulatorOptions = {}): Prom
     scavenge: () => context.log.scavenge(),
     holdsBytes: (needle) => context.log.holdsBytes(needle),
     stop: async () => {
+      stopStats();
       registry.closeAll();
       await proxy.close();
       server.forceShutdown();

@@ -51,12 +51,18 @@ interface ProposedMessageLike {
   getCustomMetadata_asU8(): Uint8Array;
 }
 
-/** Missing `type` or `content-type` answers undefined: the caller reports missing-required-metadata. */
-export const proposedEventOf = (message: ProposedMessageLike): ProposedEvent | undefined => {
+/** A proposed event without one of the metadata properties the server requires. */
+export interface MissingMetadata {
+  readonly missing: 'type' | 'content-type';
+}
+
+/** Missing `type` or `content-type` answers which: the caller reports missing-required-metadata. */
+export const proposedEventOf = (message: ProposedMessageLike): ProposedEvent | MissingMetadata => {
   const metadata = message.getMetadataMap();
   const type = metadata.get('type');
   const contentType = metadata.get('content-type');
-  if (type === undefined || contentType === undefined) return undefined;
+  if (type === undefined) return { missing: 'type' };
+  if (contentType === undefined) return { missing: 'content-type' };
   return {
     id: uuidOf(message.getId()) || crypto.randomUUID(),
     type,

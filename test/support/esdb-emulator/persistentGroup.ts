@@ -1,5 +1,6 @@
 import { LINK_EVENT_TYPE, TOMBSTONE_REVISION, type EventLog, type RecordedEntry } from './eventLog.ts';
 import type { EventFilter } from './eventFilter.ts';
+import { Rate, type LatencyWindow } from './groupStatistics.ts';
 import { originalOf, resolve, type ResolvedEntry } from './messages.ts';
 
 export type ConsumerStrategy = 'DispatchToSingle' | 'RoundRobin' | 'Pinned';
@@ -46,9 +47,14 @@ export interface Consumer {
   readonly bufferSize: number;
   readonly connectionName: string;
   readonly from: string;
+  /** Who connected (Basic credentials on the call); empty for an anonymous connection. */
+  readonly username: string;
   readonly send: (message: OutstandingMessage) => void;
-  readonly inFlight: Map<string, { readonly message: OutstandingMessage; readonly deadline: number }>;
+  readonly inFlight: Map<string, { readonly message: OutstandingMessage; readonly deadline: number; readonly sentAt: number }>;
   totalItems: number;
+  /** Send-to-ack latencies, kept when the group has extraStatistics. */
+  readonly latencies: LatencyWindow;
+  readonly rate: Rate;
 }
 
 export type NackAction = 'unknown' | 'park' | 'retry' | 'skip' | 'stop';
@@ -99,6 +105,8 @@ export class PersistentGroup {
   private pumping = false;
   private pumpAgain = false;
   private totalItems = 0;
+  /** Group-wide rate since the previous GetInfo/List. */
+  readonly rate = new Rate();
   private checkpointIndex: number | null = null;
   private acksSinceCheckpoint = 0;
   private lastCheckpointAt = Date.now();
@@ -149,7 +157,10 @@ export class PersistentGroup {
     const consumer = this.consumers.find((candidate) => candidate.id === consumerId);
     if (consumer === undefined) return;
     for (const id of ids) {
-      if (!consumer.inFlight.delete(id)) continue;
+      const held = consumer.inFlight.get(id);
+      if (held === undefined) continue;
+      consumer.inFlight.delete(id);
+      if (this.settingsValue.extraStatistics) consumer.latencies.add(Date.now() - held.sentAt);
       this.acksSinceCheckpoint += 1;
     }
     if (this.acksSinceCheckpoint >= this.settingsValue.maxCheckpointCount) this.checkpoint();
@@ -341,7 +352,7 @@ export class PersistentGroup {
           if (consumer === undefined) break;
           this.take(message);
           const deadline = this.settingsValue.messageTimeoutMs > 0 ? Date.now() + this.settingsValue.messageTimeoutMs : Number.POSITIVE_INFINITY;
-          consumer.inFlight.set(message.id, { message, deadline });
+          consumer.inFlight.set(message.id, { message, deadline, sentAt: Date.now() });
           consumer.totalItems += 1;
           this.totalItems += 1;
           consumer.send(message);

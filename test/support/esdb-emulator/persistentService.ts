@@ -3,6 +3,8 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { EmulatorContext } from './emulatorContext.ts';
 import { persistentReadResponse, streamNameOf, uuidOf } from './messages.ts';
 import { ALL_STREAM, PersistentGroup, type NackAction } from './persistentGroup.ts';
+import { LatencyWindow, Rate } from './groupStatistics.ts';
+import { saveConfiguration } from './persistentConfig.ts';
 import { groupDefinitionOf } from './persistentSettings.ts';
 import { persistentPb, sharedPb } from './protos.ts';
 import {
@@ -78,6 +80,14 @@ export class PersistentRegistry {
   }
 }
 
+/** The login of `Authorization: Basic …`, as the server shows who holds a connection. */
+const usernameOf = (authorization: string | undefined): string => {
+  if (authorization === undefined || !authorization.startsWith('Basic ')) return '';
+  const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? decoded : decoded.slice(0, colon);
+};
+
 const subscribe = (registry: PersistentRegistry, call: ServerDuplexStream<ReadReq, ReadResp>, options: InstanceType<typeof persistentPb.ReadReq.Options>): void => {
   const { eventSource, groupName } = sourceOf(options);
   const group = registry.get(eventSource, groupName);
@@ -117,8 +127,11 @@ const subscribe = (registry: PersistentRegistry, call: ServerDuplexStream<ReadRe
     bufferSize: Math.max(1, options.getBufferSize() || 10),
     connectionName: call.metadata.get('connection-name')[0]?.toString() ?? '',
     from: call.getPeer(),
+    username: usernameOf(call.metadata.get('authorization')[0]?.toString()),
     inFlight: new Map(),
     totalItems: 0,
+    latencies: new LatencyWindow(),
+    rate: new Rate(),
     send: (message) => {
       if (open) call.write(persistentReadResponse(message.resolved, message.retryCount));
     },
@@ -138,6 +151,7 @@ export const persistentService = (context: EmulatorContext, registry: Persistent
         return callback(persistentSubscriptionExists(definition.eventSource, definition.groupName));
       }
       registry.add(new PersistentGroup(context.log, definition.eventSource, definition.groupName, definition.settings, definition.start, definition.filter));
+      saveConfiguration(context.log, registry.all());
       callback(null, new persistentPb.CreateResp());
     })();
   },
@@ -153,6 +167,7 @@ export const persistentService = (context: EmulatorContext, registry: Persistent
       if (group === undefined) return callback(persistentSubscriptionDoesNotExist(definition.eventSource, definition.groupName));
       registry.disconnectAll(group, persistentSubscriptionDropped(definition.eventSource, definition.groupName));
       group.restart(definition.settings, definition.start);
+      saveConfiguration(context.log, registry.all());
       callback(null, new persistentPb.UpdateResp());
     })();
   },
@@ -166,6 +181,7 @@ export const persistentService = (context: EmulatorContext, registry: Persistent
       if (group === undefined) return callback(persistentSubscriptionDoesNotExist(eventSource, groupName));
       registry.disconnectAll(group, persistentSubscriptionDoesNotExist(eventSource, groupName));
       registry.remove(group);
+      saveConfiguration(context.log, registry.all());
       callback(null, new persistentPb.DeleteResp());
     })();
   },
@@ -199,7 +215,7 @@ export const persistentService = (context: EmulatorContext, registry: Persistent
       const { eventSource, groupName } = sourceOf(call.request.getOptions());
       const group = registry.get(eventSource, groupName);
       if (group === undefined) return callback(persistentSubscriptionDoesNotExist(eventSource, groupName));
-      callback(null, new persistentPb.GetInfoResp().setSubscriptionInfo(subscriptionInfoOf(group.snapshot())));
+      callback(null, new persistentPb.GetInfoResp().setSubscriptionInfo(subscriptionInfoOf(group.snapshot(), group.rate)));
     })();
   },
 
@@ -215,7 +231,7 @@ export const persistentService = (context: EmulatorContext, registry: Persistent
         if (groups.length === 0) return callback(persistentSubscriptionDoesNotExist(eventSource, ''));
       }
       const response = new persistentPb.ListResp();
-      for (const group of groups) response.addSubscriptions(subscriptionInfoOf(group.snapshot()));
+      for (const group of groups) response.addSubscriptions(subscriptionInfoOf(group.snapshot(), group.rate));
       callback(null, response);
     })();
   },

@@ -32,13 +32,24 @@ export const expectedVersionNumber = (expected: ExpectedRevision): string => {
   }
 };
 
-export const wrongExpectedVersion = (streamName: string, expected: ExpectedRevision, current: bigint | null): StatusError =>
-  statusError(status.FAILED_PRECONDITION, `Append failed due to WrongExpectedVersion. Stream: ${streamName}`, {
-    exception: 'wrong-expected-version',
-    'stream-name': streamName,
-    'expected-version': expectedVersionNumber(expected),
-    'actual-version': current === null ? '' : current.toString(),
-  });
+/*
+ * Messages are worded as the server words them (RpcExceptions.cs in the server's sources):
+ * names unquoted in the persistent-subscription errors, quoted in the stream ones.
+ */
+
+/** `operation` is the server's word for the call: Append, Delete or Tombstone. */
+export const wrongExpectedVersion = (operation: 'Append' | 'Delete' | 'Tombstone', streamName: string, expected: ExpectedRevision, current: bigint | null): StatusError =>
+  statusError(
+    status.FAILED_PRECONDITION,
+    `${operation} failed due to WrongExpectedVersion. Stream: ${streamName}, Expected version: ${expectedVersionNumber(expected)}, Actual version: ${current === null ? '' : current.toString()}`,
+    {
+      exception: 'wrong-expected-version',
+      'stream-name': streamName,
+      'expected-version': expectedVersionNumber(expected),
+      // Empty for a stream that does not exist: the client reads that as no_stream.
+      'actual-version': current === null ? '' : current.toString(),
+    },
+  );
 
 export const streamDeleted = (streamName: string): StatusError =>
   statusError(status.FAILED_PRECONDITION, `Event stream '${streamName}' is deleted.`, {
@@ -46,8 +57,8 @@ export const streamDeleted = (streamName: string): StatusError =>
     'stream-name': streamName,
   });
 
-export const missingRequiredMetadata = (): StatusError =>
-  statusError(status.INVALID_ARGUMENT, 'Required metadata properties are missing.', {
+export const missingRequiredMetadata = (property: string): StatusError =>
+  statusError(status.INVALID_ARGUMENT, `Required Metadata Property '${property}' is missing`, {
     exception: 'missing-required-metadata-property',
     'required-metadata-properties': 'type,content-type',
   });
@@ -59,28 +70,28 @@ export const maximumAppendSizeExceeded = (maximum: number): StatusError =>
   });
 
 export const persistentSubscriptionDoesNotExist = (streamName: string, groupName: string): StatusError =>
-  statusError(status.NOT_FOUND, `Subscription group '${groupName}' on stream '${streamName}' does not exist.`, {
+  statusError(status.NOT_FOUND, `Subscription group ${groupName} on stream ${streamName} does not exist.`, {
     exception: 'persistent-subscription-does-not-exist',
     'stream-name': streamName,
     'group-name': groupName,
   });
 
 export const persistentSubscriptionExists = (streamName: string, groupName: string): StatusError =>
-  statusError(status.ALREADY_EXISTS, `Subscription group '${groupName}' on stream '${streamName}' exists.`, {
+  statusError(status.ALREADY_EXISTS, `Subscription group ${groupName} on stream ${streamName} exists.`, {
     exception: 'persistent-subscription-exists',
     'stream-name': streamName,
     'group-name': groupName,
   });
 
 export const maximumSubscribersReached = (streamName: string, groupName: string): StatusError =>
-  statusError(status.FAILED_PRECONDITION, `Maximum subscriptions reached for subscription group '${groupName}' on stream '${streamName}.'`, {
+  statusError(status.FAILED_PRECONDITION, `Maximum subscriptions reached for subscription group ${groupName} on stream ${streamName}.`, {
     exception: 'maximum-subscribers-reached',
     'stream-name': streamName,
     'group-name': groupName,
   });
 
 export const persistentSubscriptionDropped = (streamName: string, groupName: string): StatusError =>
-  statusError(status.CANCELLED, `Subscription group '${groupName}' on stream '${streamName}' was dropped.`, {
+  statusError(status.CANCELLED, `Subscription group ${groupName} on stream ${streamName} was dropped.`, {
     exception: 'persistent-subscription-dropped',
     'stream-name': streamName,
     'group-name': groupName,

@@ -1,4 +1,5 @@
 import type { RecordedEntry } from './eventLog.ts';
+import type { Rate } from './groupStatistics.ts';
 import { ALL_STREAM, type GroupSnapshot } from './persistentGroup.ts';
 import { persistentPb } from './protos.ts';
 
@@ -7,7 +8,7 @@ type SubscriptionInfo = InstanceType<typeof persistentPb.SubscriptionInfo>;
 const positionText = (entry: RecordedEntry): string => `C:${entry.position}/P:${entry.position}`;
 
 /** "0"/"-1"/N for streams, "C:0/P:0"/"C:-1/P:-1"/"C:c/P:p" for `$all`, as the client parses them. */
-const startFromText = (snapshot: GroupSnapshot): string => {
+export const startFromText = (snapshot: GroupSnapshot): string => {
   const all = snapshot.eventSource === ALL_STREAM;
   switch (snapshot.start.kind) {
     case 'start':
@@ -24,15 +25,18 @@ const startFromText = (snapshot: GroupSnapshot): string => {
 const eventPositionText = (snapshot: GroupSnapshot, entry: RecordedEntry | undefined): string =>
   entry === undefined ? '' : snapshot.eventSource === ALL_STREAM ? positionText(entry) : entry.revision.toString();
 
-export const subscriptionInfoOf = (snapshot: GroupSnapshot): SubscriptionInfo => {
+/** Each call is one measurement: rates are since the previous GetInfo or List of the group. */
+export const subscriptionInfoOf = (snapshot: GroupSnapshot, rate: Rate): SubscriptionInfo => {
   const { settings } = snapshot;
+  const now = Date.now();
+  const measured = rate.measure(snapshot.totalItems, now);
   const info = new persistentPb.SubscriptionInfo()
     .setEventSource(snapshot.eventSource)
     .setGroupName(snapshot.groupName)
     .setStatus('Live')
-    .setAveragePerSecond(0)
+    .setAveragePerSecond(measured.averagePerSecond)
     .setTotalItems(String(snapshot.totalItems))
-    .setCountSinceLastMeasurement('0')
+    .setCountSinceLastMeasurement(String(measured.countSinceLastMeasurement))
     .setLastCheckpointedEventPosition(eventPositionText(snapshot, snapshot.lastCheckpointed))
     .setLastKnownEventPosition(eventPositionText(snapshot, snapshot.lastKnown))
     .setResolveLinkTos(settings.resolveLinks)
@@ -55,17 +59,22 @@ export const subscriptionInfoOf = (snapshot: GroupSnapshot): SubscriptionInfo =>
     .setMaxSubscriberCount(settings.maxSubscriberCount)
     .setParkedMessageCount(String(snapshot.parkedCount));
   for (const consumer of snapshot.consumers) {
-    info.addConnections(
-      new persistentPb.SubscriptionInfo.ConnectionInfo()
-        .setFrom(consumer.from)
-        .setUsername('')
-        .setAverageItemsPerSecond(0)
-        .setTotalItems(String(consumer.totalItems))
-        .setCountSinceLastMeasurement('0')
-        .setAvailableSlots(Math.max(0, consumer.bufferSize - consumer.inFlight.size))
-        .setInFlightMessages(consumer.inFlight.size)
-        .setConnectionName(consumer.connectionName),
-    );
+    const connectionRate = consumer.rate.measure(consumer.totalItems, now);
+    const connection = new persistentPb.SubscriptionInfo.ConnectionInfo()
+      .setFrom(consumer.from)
+      .setUsername(consumer.username)
+      .setAverageItemsPerSecond(connectionRate.averagePerSecond)
+      .setTotalItems(String(consumer.totalItems))
+      .setCountSinceLastMeasurement(String(connectionRate.countSinceLastMeasurement))
+      .setAvailableSlots(Math.max(0, consumer.bufferSize - consumer.inFlight.size))
+      .setInFlightMessages(consumer.inFlight.size)
+      .setConnectionName(consumer.connectionName);
+    if (settings.extraStatistics) {
+      for (const [key, value] of consumer.latencies.measurements()) {
+        connection.addObservedMeasurements(new persistentPb.SubscriptionInfo.Measurement().setKey(key).setValue(String(value)));
+      }
+    }
+    info.addConnections(connection);
   }
   return info;
 };

@@ -3,7 +3,7 @@ import { status } from '@grpc/grpc-js';
 import type { EmulatorContext } from './emulatorContext.ts';
 import type { ExpectedRevision, ProposedEvent, WriteOutcome } from './eventLog.ts';
 import { batchExpectedRevisionOf, expectedRevisionOf } from './expectedRevision.ts';
-import { proposedEventOf, streamIdentifier, streamNameOf, uuidMessage, uuidOf } from './messages.ts';
+import { proposedEventOf, streamIdentifier, streamNameOf, uuidMessage, uuidOf, type MissingMetadata } from './messages.ts';
 import { anyPb, emptyPb, sharedPb, statusPb, streamsPb } from './protos.ts';
 import { maximumAppendSizeExceeded, missingRequiredMetadata, statusError, streamDeleted, wrongExpectedVersion, type StatusError } from './statusErrors.ts';
 
@@ -17,11 +17,11 @@ const appendEvents = (
   context: EmulatorContext,
   streamName: string,
   expected: ExpectedRevision,
-  proposed: readonly (ProposedEvent | undefined)[],
+  proposed: readonly (ProposedEvent | MissingMetadata)[],
 ): WriteOutcome | StatusError => {
   const events: ProposedEvent[] = [];
   for (const event of proposed) {
-    if (event === undefined) return missingRequiredMetadata();
+    if ('missing' in event) return missingRequiredMetadata(event.missing);
     events.push(event);
   }
   const size = events.reduce((total, event) => total + event.data.length + event.customMetadata.length, 0);
@@ -135,7 +135,7 @@ interface PendingBatch {
   expected: ExpectedRevision;
   /** Epoch ms after which the append must not happen. */
   deadline: number | null;
-  readonly events: (ProposedEvent | undefined)[];
+  readonly events: (ProposedEvent | MissingMetadata)[];
 }
 
 /** Append, BatchAppend, Delete and Tombstone of the Streams service. */
@@ -143,7 +143,7 @@ export const writeHandlers = (context: EmulatorContext): WriteHandlers => ({
   append: (call, callback) => {
     let streamName = '';
     let expected: ExpectedRevision = { kind: 'any' };
-    const proposed: (ProposedEvent | undefined)[] = [];
+    const proposed: (ProposedEvent | MissingMetadata)[] = [];
     call.on('data', (request: InstanceType<typeof streamsPb.AppendReq>) => {
       const options = request.getOptions();
       if (options !== undefined) {
@@ -231,7 +231,7 @@ export const writeHandlers = (context: EmulatorContext): WriteHandlers => ({
       const expected = options === undefined ? ({ kind: 'any' } as const) : expectedRevisionOf(options);
       const outcome = context.log.softDelete(streamName, expected);
       if (outcome.kind === 'stream_deleted') return callback(streamDeleted(streamName));
-      if (outcome.kind === 'wrong_expected_version') return callback(wrongExpectedVersion(streamName, expected, outcome.current));
+      if (outcome.kind === 'wrong_expected_version') return callback(wrongExpectedVersion('Delete', streamName, expected, outcome.current));
       const response = new streamsPb.DeleteResp();
       if (outcome.position === null) response.setNoPosition(new sharedPb.Empty());
       else response.setPosition(new streamsPb.DeleteResp.Position().setCommitPosition(outcome.position.toString()).setPreparePosition(outcome.position.toString()));
@@ -248,7 +248,7 @@ export const writeHandlers = (context: EmulatorContext): WriteHandlers => ({
       const expected = options === undefined ? ({ kind: 'any' } as const) : expectedRevisionOf(options);
       const outcome = context.log.tombstone(streamName, expected);
       if (outcome.kind === 'stream_deleted') return callback(streamDeleted(streamName));
-      if (outcome.kind === 'wrong_expected_version') return callback(wrongExpectedVersion(streamName, expected, outcome.current));
+      if (outcome.kind === 'wrong_expected_version') return callback(wrongExpectedVersion('Tombstone', streamName, expected, outcome.current));
       const response = new streamsPb.TombstoneResp();
       if (outcome.position === null) response.setNoPosition(new sharedPb.Empty());
       else response.setPosition(new streamsPb.TombstoneResp.Position().setCommitPosition(outcome.position.toString()).setPreparePosition(outcome.position.toString()));
