@@ -29,15 +29,23 @@ interface UserSim {
 // Recent users are the active ones; older ones drop out of the window (and out of memory).
 const ACTIVE_WINDOW = 50_000;
 
+export interface TrafficShape {
+  /** Share of events that register a new user (default 0.55, ~1.8 events per user; 0.25 gives ~4). */
+  readonly registrationShare?: number;
+}
+
 /**
  * Seals an event's personal fields as the command side does (answers the stored `data` object's
  * JSON text); omitted, the traffic is plaintext, as written before encryption.
  */
 export type SealTraffic = (userId: string, type: string, data: Record<string, string | boolean>) => string;
 
-export function* wireTraffic(count: number, seed: number, seal?: SealTraffic): Generator<WireEvent> {
+export function* wireTraffic(count: number, seed: number, seal?: SealTraffic, shape: TrafficShape = {}): Generator<WireEvent> {
   const dataOf = (userId: string, type: string, data: Record<string, string | boolean>, plaintext: string): string =>
     seal === undefined ? plaintext : seal(userId, type, data);
+  const registrationShare = shape.registrationShare ?? 0.55;
+  // The other kinds keep their proportions of what is left.
+  const scale = (1 - registrationShare) / 0.45;
   const random = seededRandom(seed);
   const run = (seed >>> 0).toString(16).padStart(8, '0');
   const uuid = (kind: string, n: number): string => `${run}-${kind}-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -54,7 +62,7 @@ export function* wireTraffic(count: number, seed: number, seal?: SealTraffic): G
     const metadata = (schemaVersion: number): string =>
       `{"schemaVersion":${schemaVersion},"$correlationId":"${id}","$causationId":"${id}","commandId":"${id}","occurredAt":"${at}"}`;
 
-    if (window.length === 0 || roll < 0.55) {
+    if (window.length === 0 || roll < registrationShare) {
       const userId = uuid('0a0a', registered++);
       const user: UserSim = { userId, revision: 0n, email: `u${i}@example.com`, suspended: false, verified: false };
       if (window.length < ACTIVE_WINDOW) window.push(user);
@@ -82,7 +90,7 @@ export function* wireTraffic(count: number, seed: number, seal?: SealTraffic): G
     if (user.suspended) {
       user.suspended = false;
       yield { ...base, type: 'UserReactivated', data: `{"userId":"${user.userId}","reactivatedAt":"${at}"}`, metadata: metadata(1) };
-    } else if (roll < 0.75) {
+    } else if (roll < registrationShare + 0.2 * scale) {
       user.email = `c${i}@example.com`;
       user.verified = false;
       // One in five stored as v1 (no `verified`): the upcaster runs on those.
@@ -100,7 +108,7 @@ export function* wireTraffic(count: number, seed: number, seal?: SealTraffic): G
             ),
             metadata: metadata(2),
           };
-    } else if (roll < 0.85 && !user.verified) {
+    } else if (roll < registrationShare + 0.3 * scale && !user.verified) {
       user.verified = true;
       yield {
         ...base,

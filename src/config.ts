@@ -42,6 +42,17 @@ export interface ProjectorConfig {
   readonly subscription: PersistentGroupSettings;
   /** SQLite source: how often to look for new events when caught up. */
   readonly pollIntervalMs: number;
+  /** Blue/green read models (README § Read-model versions). */
+  readonly versions: ReadModelVersionsConfig;
+}
+
+export interface ReadModelVersionsConfig {
+  /** A projector whose READ_MODEL_VERSION is new builds it and, once caught up, activates it. */
+  readonly autoActivate: boolean;
+  /** Activation waits until the version lags the log by at most this many events. */
+  readonly activationMaxLag: number;
+  /** How often a projector looks at the registry: versions to keep current, whether to activate. */
+  readonly checkIntervalMs: number;
 }
 
 export interface HttpConfig {
@@ -78,6 +89,11 @@ export interface Config {
   readonly dataKeys: DataKeysConfig;
   /** Read models live under `rm:v<N>:` (Redis) so a rebuild can build the next version beside this one. */
   readonly readModelVersion: number;
+  /**
+   * Redis: where the version registry lives (`<namespace>versions`, `<namespace>active`). One
+   * deployment per namespace; tests sharing one server give each stack its own.
+   */
+  readonly readModelRegistryNamespace: string;
   readonly projector: ProjectorConfig;
   readonly http: HttpConfig;
   /** Undefined when AUTH_ISSUER is unset: only processes that serve HTTP require it (requireHttpSecurity). */
@@ -110,6 +126,20 @@ const readInt = (env: Env, name: string, fallback: number, min: number, max = Nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+};
+
+const readRegistryNamespace = (env: Env): string => {
+  const raw = readString(env, 'READ_MODEL_REGISTRY_NAMESPACE') ?? 'rm:';
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(raw)) throw new ConfigError('READ_MODEL_REGISTRY_NAMESPACE', 'must be 1 to 64 letters, digits, ":", "_" or "-"');
+  return raw;
+};
+
+const readBoolean = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = readString(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
 };
 
 const readUrl = (env: Env, name: string, protocols: readonly string[]): string | undefined => {
@@ -239,6 +269,7 @@ export const loadConfig = (env: Env = process.env): Config => {
       cache: { maxEntries: readInt(env, 'DATA_KEY_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000), ttlMs: readInt(env, 'DATA_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000) },
     },
     readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),
+    readModelRegistryNamespace: readRegistryNamespace(env),
     projector: {
       batchSize: readInt(env, 'PROJECTOR_BATCH_SIZE', 1000, 1, 100_000),
       batchMaxWaitMs: readInt(env, 'PROJECTOR_BATCH_MAX_WAIT_MS', 50, 0, 60_000),
@@ -259,6 +290,11 @@ export const loadConfig = (env: Env = process.env): Config => {
         messageTimeoutMs: readInt(env, 'PROJECTOR_SUBSCRIPTION_MESSAGE_TIMEOUT_MS', 30_000, 1000, 3_600_000),
       },
       pollIntervalMs: readInt(env, 'PROJECTOR_POLL_INTERVAL_MS', 100, 1, 60_000),
+      versions: {
+        autoActivate: readBoolean(env, 'PROJECTOR_AUTO_ACTIVATE', true),
+        activationMaxLag: readInt(env, 'PROJECTOR_ACTIVATION_MAX_LAG', 100, 0, 1_000_000),
+        checkIntervalMs: readInt(env, 'PROJECTOR_VERSION_CHECK_INTERVAL_MS', 1_000, 10, 600_000),
+      },
     },
     http: {
       consistencyWaitMs: readInt(env, 'CONSISTENCY_WAIT_MS', 2_000, 0, 29_000),

@@ -1,4 +1,5 @@
 import type { EventStoreDBClient } from '@eventstore/db-client';
+import { createActiveReadModelReader, type ActiveReadModelReader } from '#application/activeReadModels';
 import type { CommandDeps } from '#application/handleUserCommand';
 import type { UserKeys } from '#application/userKeys';
 import type { UserStreamDeps } from '#application/userStream';
@@ -11,7 +12,7 @@ import type { HttpStackDeps } from '#http/httpHandler';
 import { createRequestFingerprinter } from '#http/requestFingerprint';
 import { createJsonLogger, type Logger } from '#logging/jsonLogger';
 import type { EventStore } from '#ports/eventStore';
-import type { ReadModels } from '#ports/readModels';
+import type { ReadModelRegistry } from '#ports/readModels';
 
 /**
  * The composition root of the Lambdas: configuration → adapters, once per container. Config
@@ -61,10 +62,10 @@ const buildEventStore = async (settings: Config['eventStore']): Promise<EventSto
   return createSqliteEventStore({ path: settings.path });
 };
 
-const buildReadModels = async (settings: Config['readModels'], version: number): Promise<ReadModels> => {
+const buildReadModelRegistry = async (settings: Config['readModels']): Promise<ReadModelRegistry> => {
   if (settings.kind === 'redis') {
     const { connectRedis } = await import('#adapters/redis/connectRedis');
-    const { createRedisReadModels } = await import('#adapters/redis/redisReadModels');
+    const { createRedisReadModelRegistry } = await import('#adapters/redis/redisReadModelRegistry');
     // Short socket timeout with a faster ping: a connection that died while the container was
     // frozen is noticed within ~2 s of thaw, and the query's bounded retry runs on a fresh one.
     const client = await connectRedis(settings.url, {
@@ -72,10 +73,10 @@ const buildReadModels = async (settings: Config['readModels'], version: number):
       pingIntervalMs: 1_000,
       onError: (error) => logger.warn('redis connection error', { error }),
     });
-    return createRedisReadModels({ client, version });
+    return createRedisReadModelRegistry({ client, namespace: config.readModelRegistryNamespace });
   }
-  const { createSqliteReadModels } = await import('#adapters/sqlite/sqliteReadModels');
-  return createSqliteReadModels({ path: settings.path });
+  const { createSqliteReadModelRegistry } = await import('#adapters/sqlite/sqliteReadModelRegistry');
+  return createSqliteReadModelRegistry({ path: settings.path });
 };
 
 /** One build per container, started by the first caller; a failed build is not kept, so the next request tries again. */
@@ -99,9 +100,13 @@ export const getUserKeys = /* @__PURE__ */ once(async (): Promise<UserKeys> => {
   const { openDataKeyStore, userKeysFor } = await import('./dataKeysWiring.ts');
   return userKeysFor(await openDataKeyStore(config.dataKeys, await getEsdbClient()), config.dataKeys);
 });
-/** What reading a user's stream takes (history, export): the event store and the data keys. */
+/** What reading a user's stream takes (history, export, time travel): the event store and the data keys. */
 export const getUserStreamDeps = /* @__PURE__ */ once(async (): Promise<UserStreamDeps> => ({ eventStore: await getEventStore(), keys: await getUserKeys() }));
-export const getReadModels = /* @__PURE__ */ once(() => buildReadModels(config.readModels, config.readModelVersion));
+export const getReadModelRegistry = /* @__PURE__ */ once(() => buildReadModelRegistry(config.readModels));
+/** The active read-model version, resolved through the registry (READ_MODEL_VERSION until one is activated). */
+export const getReadModels = /* @__PURE__ */ once(
+  async (): Promise<ActiveReadModelReader> => createActiveReadModelReader(await getReadModelRegistry(), { fallbackVersion: config.readModelVersion }),
+);
 
 export const getCommandDeps = /* @__PURE__ */ once(
   async (): Promise<CommandDeps> => ({

@@ -1,6 +1,7 @@
 import { isUnavailableError, NotFoundError } from '#domain/errors';
 import { userErasedError } from '#domain/userCommands';
 import type { UserStatus } from '#domain/userState';
+import { userStreamId } from '#domain/userValues';
 import type { ReadModelReader, UserPage, UserView } from '#ports/readModels';
 import { retryWithBackoff, type BackoffPolicy } from './retryWithBackoff.ts';
 import { waitForReadModel, type ConsistencyWait } from './waitForReadModel.ts';
@@ -35,16 +36,19 @@ export const getUser = async (deps: QueryDeps, userId: string, options: Consiste
   const read = () =>
     withReadRetry(deps, async () => {
       const checkpoint = token === undefined ? null : await deps.readModels.getCheckpoint();
-      return { checkpoint, user: await deps.readModels.getUser(userId) };
+      const [user, held] = await Promise.all([deps.readModels.getUser(userId), deps.readModels.getHeldStream(userStreamId(userId))]);
+      return { checkpoint, user, held: held !== null };
     });
   const { value, stale } = await waitForReadModel(
     token === undefined ? { ...deps, consistencyWaitMs: 0 } : deps,
     read,
     ({ checkpoint, user }) => token === undefined || (user !== null && user.position >= token) || (checkpoint !== null && checkpoint >= token),
   );
+  // A stream held behind a parked event is missing its later events, whatever the checkpoint says.
+  const behind = stale || value.held;
   if (value.user === null && (await withReadRetry(deps, () => deps.readModels.isUserErased(userId)))) throw userErasedError(userId);
-  if (value.user === null) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, stale ? { userId, stale } : { userId });
-  return { user: value.user, stale };
+  if (value.user === null) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, behind ? { userId, stale: true } : { userId });
+  return { user: value.user, stale: behind };
 };
 
 export interface ListUsersOptions extends ConsistencyOptions {

@@ -137,6 +137,19 @@ export class MalformedEventError extends Error {
 export const isUnauthenticatedError = (e: unknown): e is UnauthenticatedError => e instanceof UnauthenticatedError;
 export const isForbiddenError = (e: unknown): e is ForbiddenError => e instanceof ForbiddenError;
 export const isIdempotencyKeyReusedError = (e: unknown): e is IdempotencyKeyReusedError => e instanceof IdempotencyKeyReusedError;
+/**
+ * A stored event written by a newer version of Chronicle than this code (a rolling deploy where
+ * new Lambdas write before the new projector runs). Not poison: newer code will read it, so a
+ * projector waits for that code instead of parking it.
+ */
+export class NewerSchemaVersionError extends MalformedEventError {
+  constructor(message: string, issues: readonly ValidationIssue[] = []) {
+    super(message, issues);
+    this.name = 'NewerSchemaVersionError';
+  }
+}
+
+export const isNewerSchemaVersionError = (e: unknown): e is NewerSchemaVersionError => e instanceof NewerSchemaVersionError;
 export const isChronicleError = (e: unknown): e is ChronicleError => e instanceof ChronicleError;
 export const isValidationError = (e: unknown): e is ValidationError => e instanceof ValidationError;
 export const isNotFoundError = (e: unknown): e is NotFoundError => e instanceof NotFoundError;

@@ -1,4 +1,4 @@
-import { MalformedEventError } from './errors.ts';
+import { MalformedEventError, NewerSchemaVersionError } from './errors.ts';
 
 /**
  * Schema evolution by upcasting on read. Each upcaster turns one (type, version) into the next
@@ -35,7 +35,7 @@ export const createUpcasterRegistry = (upcasters: Readonly<Record<string, Upcast
       current = { type: current.type, schemaVersion: current.schemaVersion + 1, data: step(current.data) };
     }
     if (current.schemaVersion > targetVersion)
-      throw new MalformedEventError(`${current.type} v${current.schemaVersion} is newer than this code knows (v${targetVersion})`, [
+      throw new NewerSchemaVersionError(`${current.type} v${current.schemaVersion} is newer than this code knows (v${targetVersion})`, [
         { path: 'schemaVersion', message: 'written by a newer version of Chronicle' },
       ]);
     return current;

@@ -1,11 +1,12 @@
 import { retryWithBackoff, type BackoffPolicy } from '#application/retryWithBackoff';
 import { projectStoredEvent } from '#application/userProjection';
-import { isUnavailableError } from '#domain/errors';
+import { isNewerSchemaVersionError, isUnavailableError } from '#domain/errors';
 import type { DeliveredEvent, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelWriter } from '#ports/readModels';
 import type { Logger } from '#logging/jsonLogger';
 import type { ProjectorMetrics } from './projectorMetrics.ts';
+import type { HeldStreams } from './heldStreams.ts';
 import type { Watermark } from './watermark.ts';
 
 export interface BatchProcessorDeps {
@@ -24,6 +25,11 @@ export interface BatchProcessorDeps {
   readonly prepareBatch?: PrepareBatch;
   readonly isTransient?: (error: unknown) => boolean;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Streams held behind a parked event (heldStreams.ts); without it, later events of such a stream are retried and parked one by one. */
+  readonly held?: HeldStreams;
+  /** An event of a newer schema version than this code knows: how long to wait before it is delivered again (default 5 s). */
+  readonly newerSchemaWaitMs?: number;
+  readonly onNewerSchema?: (event: StoredEvent) => void;
 }
 
 export type PrepareBatch = (events: readonly StoredEvent[]) => Promise<(event: StoredEvent) => ProjectedEvent>;
@@ -115,12 +121,35 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
   };
 
   const park = async (subscription: EventSubscription, events: readonly DeliveredEvent[], reason: string): Promise<void> => {
+    // Held first: should the process die between the two, the redelivered event holds it again.
+    for (const { event } of events) await deps.held?.hold(event, reason);
     await subscription.nack(events, 'park', reason);
     metrics.parked.inc(events.length);
     for (const { event } of events) {
       watermark.resolve(event.position);
       logger.warn('event parked', { streamId: event.streamId, revision: event.revision, type: event.type, reason });
     }
+  };
+
+  /**
+   * Newer code wrote it: not poison. Not acknowledged; it goes back to the subscription after a
+   * bounded wait (the whole pipeline waits with it), and only once it has been delivered
+   * maxRetryCount times is it parked, to be replayed by the newer projector.
+   */
+  const waitForNewerCode = async (subscription: EventSubscription, delivered: DeliveredEvent, reason: string, signal?: AbortSignal): Promise<void> => {
+    deps.onNewerSchema?.(delivered.event);
+    if (delivered.retryCount >= maxRetryCount) return park(subscription, [delivered], `gave up waiting for newer code after ${delivered.retryCount} deliveries: ${reason}`);
+    const waitMs = deps.newerSchemaWaitMs ?? 5_000;
+    logger.warn('event of a newer schema version than this projector knows: waiting for newer code', {
+      streamId: delivered.event.streamId,
+      revision: delivered.event.revision.toString(),
+      type: delivered.event.type,
+      reason,
+      waitMs,
+      delivery: delivered.retryCount + 1,
+    });
+    await (deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms))))(waitMs, signal).catch(() => undefined);
+    await subscription.nack([delivered], 'retry', `waiting for newer code: ${reason}`);
   };
 
   return {
@@ -151,15 +180,17 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
       const sources: DeliveredEvent[] = [];
       const projected: ProjectedEvent[] = [];
       const poison: { delivered: DeliveredEvent; reason: string }[] = [];
+      const newer: { delivered: DeliveredEvent; reason: string }[] = [];
       for (const delivered of ordered) {
         try {
           projected.push(project(delivered.event));
           sources.push(delivered);
         } catch (error) {
-          poison.push({ delivered, reason: errorMessage(error) });
+          (isNewerSchemaVersionError(error) ? newer : poison).push({ delivered, reason: errorMessage(error) });
         }
       }
       for (const { delivered, reason } of poison) await park(subscription, [delivered], reason);
+      for (const { delivered, reason } of newer) await waitForNewerCode(subscription, delivered, reason, signal);
       if (projected.length === 0) {
         await previous?.catch(() => undefined);
         return;
@@ -224,7 +255,16 @@ export const createBatchProcessor = (deps: BatchProcessorDeps): BatchProcessor =
       // Durable now: resolved even if the ack below is lost with the connection.
       for (const delivered of done) watermark.resolve(delivered.event.position);
       if (done.length > 0) await subscription.ack(done);
+      if (applied > 0) await deps.held?.releaseApplied(done.map((delivered) => delivered.event));
       for (const delivered of gaps) {
+        const hold = await deps.held?.heldAt(delivered.event.streamId);
+        if (hold !== undefined && hold !== null && delivered.event.revision > hold.revision) {
+          // Behind a parked event: the log keeps it, the release applies it in order.
+          watermark.resolve(delivered.event.position);
+          await subscription.ack([delivered]);
+          deps.held?.heldEvent();
+          continue;
+        }
         const reason = `waiting for revision ${delivered.event.revision - 1n} of ${delivered.event.streamId}`;
         if (delivered.retryCount >= maxRetryCount) {
           await park(subscription, [delivered], `gave up ${reason} after ${delivered.retryCount} retries`);

@@ -11,9 +11,12 @@ import { createProjectorRuntime, type ProjectorStatus } from './projectorRuntime
 
 export interface ProjectorDeps {
   readonly source: EventSource;
-  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision'>;
-  /** For the lag metric (head of the log); without it the lag gauge stays 0. */
-  readonly eventStore?: Pick<EventStore, 'headPosition'>;
+  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision' | 'getHeldStream' | 'listHeldStreams'>;
+  /**
+   * For the lag metric (head of the log; without it the lag gauge stays 0), and to apply a held
+   * stream's later events from the log when its parked event is replayed (readStream).
+   */
+  readonly eventStore?: Pick<EventStore, 'headPosition'> & Partial<Pick<EventStore, 'readStream'>>;
   readonly settings: Pick<ProjectorConfig, 'batchSize' | 'batchMaxWaitMs' | 'maxInFlight' | 'retry'> & {
     readonly maxRetryCount: number;
     /** Null: no HTTP server (in-process tests that do not need it). */
@@ -21,6 +24,8 @@ export interface ProjectorDeps {
     readonly healthHost?: string;
     readonly lagSampleIntervalMs?: number;
     readonly orphanGraceMs?: number;
+    /** How long an event of a newer schema version waits before it is delivered again (default 5 s). */
+    readonly newerSchemaWaitMs?: number;
   };
   readonly logger?: Logger;
   readonly metrics?: ProjectorMetrics;
@@ -28,6 +33,14 @@ export interface ProjectorDeps {
   /** Per batch: fetches its users' data keys and answers the projection (see userBatchProjection). */
   readonly prepareBatch?: PrepareBatch;
   readonly isTransient?: (error: unknown) => boolean;
+  /** Blue/green read models (readModelVersionKeeper.ts): run before subscribing, and beside the runtime. */
+  readonly versions?: ProjectorVersions;
+}
+
+export interface ProjectorVersions {
+  /** Registers (and, when new, builds) this projector's version; retried until it succeeds or the projector stops. */
+  prepare(signal: AbortSignal): Promise<void>;
+  startKeeper(): { stop(): Promise<void> };
 }
 
 export interface Projector {
@@ -57,13 +70,39 @@ export const createProjector = (deps: ProjectorDeps): Projector => {
       retry: settings.retry,
       maxRetryCount: settings.maxRetryCount,
       ...(settings.orphanGraceMs === undefined ? {} : { orphanGraceMs: settings.orphanGraceMs }),
+      ...(settings.newerSchemaWaitMs === undefined ? {} : { newerSchemaWaitMs: settings.newerSchemaWaitMs }),
     },
+    ...(deps.eventStore?.readStream === undefined ? {} : { eventStore: { readStream: deps.eventStore.readStream.bind(deps.eventStore) } }),
     ...(deps.project === undefined ? {} : { project: deps.project }),
     ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }),
     ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),
   });
   let health: HealthServer | null = null;
   let lag: LagSampler | null = null;
+  // While the version is being built the process is healthy though not subscribed yet: a
+  // container check must not kill a task that is minutes into building a new read model.
+  let preparing = deps.versions !== undefined;
+  const stopping = new AbortController();
+  let keeper: { stop(): Promise<void> } | null = null;
+  let started: Promise<void> = Promise.resolve();
+
+  const prepareThenRun = async (versions: ProjectorVersions): Promise<void> => {
+    for (let attempt = 1; !stopping.signal.aborted; attempt++) {
+      try {
+        await versions.prepare(stopping.signal);
+        break;
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        const delayMs = Math.min(settings.retry.maxDelayMs, settings.retry.baseDelayMs * 2 ** Math.min(attempt, 10));
+        logger.error('could not prepare the read-model version; trying again', { error: error instanceof Error ? error.message : String(error), delayMs });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+    if (stopping.signal.aborted) return;
+    preparing = false;
+    keeper = versions.startKeeper();
+    runtime.start();
+  };
 
   return {
     metrics,
@@ -75,17 +114,21 @@ export const createProjector = (deps: ProjectorDeps): Projector => {
           registry: metrics.registry,
           isHealthy: () => {
             const status = runtime.status();
-            return status.subscribed && status.readModelsReachable;
+            return preparing || (status.subscribed && status.readModelsReachable);
           },
-          details: () => ({ ...runtime.status(), checkpoint: runtime.checkpoint()?.toString() ?? null }),
+          details: () => ({ ...runtime.status(), preparing, checkpoint: runtime.checkpoint()?.toString() ?? null }),
         });
       }
       if (deps.eventStore !== undefined) lag = startLagSampler(deps.eventStore, runtime.checkpoint, metrics, logger, settings.lagSampleIntervalMs ?? 1000);
-      runtime.start();
+      if (deps.versions === undefined) runtime.start();
+      else started = prepareThenRun(deps.versions);
       return { healthPort: health?.port ?? null };
     },
     async stop() {
+      stopping.abort();
       lag?.stop();
+      await started;
+      await keeper?.stop();
       await runtime.stop();
       await health?.close();
     },

@@ -3,19 +3,20 @@ import { createEventStoreDBEventSource } from '#adapters/eventstoredb/eventStore
 import { createEventStoreDBEventStore } from '#adapters/eventstoredb/eventStoreDBEventStore';
 import { createEventStoreDBParkedEvents } from '#adapters/eventstoredb/eventStoreDBParkedEvents';
 import { connectRedis } from '#adapters/redis/connectRedis';
-import { createRedisReadModels } from '#adapters/redis/redisReadModels';
+import { createRedisReadModelRegistry } from '#adapters/redis/redisReadModelRegistry';
 import { createSqliteEventSource } from '#adapters/sqlite/sqliteEventSource';
 import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
 import { createSqliteParkedEvents } from '#adapters/sqlite/sqliteParkedEvents';
-import { createSqliteReadModels } from '#adapters/sqlite/sqliteReadModels';
+import { createSqliteReadModelRegistry } from '#adapters/sqlite/sqliteReadModelRegistry';
 import type { Config } from '#config';
 import type { EventSource, ParkedEvents } from '#ports/eventSource';
 import type { EventStore } from '#ports/eventStore';
 import type { DataKeyStore } from '#ports/dataKeys';
-import type { ReadModels } from '#ports/readModels';
+import type { ReadModelRegistry, ReadModels } from '#ports/readModels';
 import type { Logger } from '#logging/jsonLogger';
 import type { UserKeys } from '#application/userKeys';
 import { openDataKeyStore, userKeysFor } from '../dataKeysWiring.ts';
+import { subscriptionGroupFor } from './readModelVersionKeeper.ts';
 
 export interface ProjectorAdapters {
   readonly eventStore: EventStore;
@@ -23,6 +24,9 @@ export interface ProjectorAdapters {
   readonly keys: UserKeys;
   readonly source: EventSource;
   readonly parked: ParkedEvents;
+  /** Every read-model version and which one is active. */
+  readonly registry: ReadModelRegistry;
+  /** This process's version (READ_MODEL_VERSION), the one its subscription writes. */
   readonly readModels: ReadModels;
   /** Closes every client opened here, each at most once. */
   close(): Promise<void>;
@@ -44,10 +48,12 @@ export const openLogSide = (config: Config): LogSide => {
   const { eventStore: store, projector } = config;
   if (store.kind === 'eventstoredb') {
     const client = createEventStoreDBClient(store.connectionString);
+    // One group per read-model version: each version's subscription starts at its own checkpoint.
+    const groupName = subscriptionGroupFor(projector.subscription.groupName, config.readModelVersion);
     return {
       eventStore: createEventStoreDBEventStore(client),
-      source: createEventStoreDBEventSource(client, { ...projector.subscription, streamPrefixes: USER_STREAMS }),
-      parked: createEventStoreDBParkedEvents(client, { groupName: projector.subscription.groupName }),
+      source: createEventStoreDBEventSource(client, { ...projector.subscription, groupName, streamPrefixes: USER_STREAMS }),
+      parked: createEventStoreDBParkedEvents(client, { groupName }),
       esdbClient: client,
       close: () => closeEventStoreDBClient(client),
     };
@@ -73,17 +79,16 @@ export const openLogSide = (config: Config): LogSide => {
   };
 };
 
-/** The read models as configured: Redis under the `rm:v<N>:` prefix, or SQLite under DATA_DIR. */
-export const openReadModels = async (config: Config, logger: Logger): Promise<ReadModels> => {
-  if (config.readModels.kind === 'sqlite') return createSqliteReadModels({ path: config.readModels.path });
+/** The read-model registry as configured: Redis (versions under `rm:v<N>:`), or SQLite under DATA_DIR (tables per version). */
+export const openReadModelRegistry = async (config: Config, logger: Logger): Promise<ReadModelRegistry> => {
+  if (config.readModels.kind === 'sqlite') return createSqliteReadModelRegistry({ path: config.readModels.path });
   const client = await connectRedis(config.readModels.url, { onError: (error) => logger.warn('redis connection error', { error: error.message }) });
-  return createRedisReadModels({ client, version: config.readModelVersion, ownsClient: true });
+  return createRedisReadModelRegistry({ client, ownsClient: true, namespace: config.readModelRegistryNamespace });
 };
-
 
 export const openProjectorAdapters = async (config: Config, logger: Logger): Promise<ProjectorAdapters> => {
   const log = openLogSide(config);
-  let readModels: ReadModels;
+  let registry: ReadModelRegistry;
   let keyStore: DataKeyStore;
   try {
     keyStore = await openDataKeyStore(config.dataKeys, log.esdbClient);
@@ -92,7 +97,7 @@ export const openProjectorAdapters = async (config: Config, logger: Logger): Pro
     throw error;
   }
   try {
-    readModels = await openReadModels(config, logger);
+    registry = await openReadModelRegistry(config, logger);
   } catch (error) {
     await keyStore.close();
     await log.close();
@@ -101,11 +106,12 @@ export const openProjectorAdapters = async (config: Config, logger: Logger): Pro
   let closed: Promise<void> | null = null;
   return {
     ...log,
-    readModels,
+    registry,
+    readModels: registry.readModels(config.readModelVersion),
     keys: userKeysFor(keyStore, config.dataKeys),
     close: () =>
       (closed ??= (async () => {
-        await readModels.close().catch((error: unknown) => logger.warn('closing the read models failed', { error }));
+        await registry.close().catch((error: unknown) => logger.warn('closing the read models failed', { error }));
         await keyStore.close().catch((error: unknown) => logger.warn('closing the key store failed', { error }));
         await log.close().catch((error: unknown) => logger.warn('closing the event log failed', { error }));
       })()),

@@ -1,7 +1,10 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { fullJitterDelay, sleep, type BackoffPolicy } from '#application/retryWithBackoff';
 import type { EventSource, EventSubscription } from '#ports/eventSource';
-import type { StoredEvent } from '#ports/eventStore';
+import type { EventStore, StoredEvent } from '#ports/eventStore';
+import { Counter } from 'prom-client';
+import { projectStoredEvent } from '#application/userProjection';
+import { createHeldStreams } from './heldStreams.ts';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
 import { createBatchProcessor, type PrepareBatch } from './batchProcessor.ts';
 import { createBatcher, type Batcher } from './batcher.ts';
@@ -22,12 +25,16 @@ export interface ProjectorRuntimeSettings {
    * delivered again (another consumer or the server may have taken them); default 2 minutes.
    */
   readonly orphanGraceMs?: number;
+  /** How long an event of a newer schema version waits before it is delivered again (default 5 s). */
+  readonly newerSchemaWaitMs?: number;
 }
 
 export interface ProjectorRuntimeDeps {
   readonly source: EventSource;
-  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision'>;
+  readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint' | 'getAppliedRevision' | 'getHeldStream' | 'listHeldStreams'>;
   readonly metrics: ProjectorMetrics;
+  /** The log, to apply a held stream's later events once its parked event is applied. */
+  readonly eventStore?: Pick<EventStore, 'readStream'>;
   readonly logger: Logger;
   readonly settings: ProjectorRuntimeSettings;
   readonly project?: (event: StoredEvent) => ProjectedEvent;
@@ -72,6 +79,20 @@ export const createProjectorRuntime = (deps: ProjectorRuntimeDeps): ProjectorRun
     ...(deps.project === undefined ? {} : { project: deps.project }),
     ...(deps.prepareBatch === undefined ? {} : { prepareBatch: deps.prepareBatch }),
     ...(deps.isTransient === undefined ? {} : { isTransient: deps.isTransient }),
+    held: createHeldStreams({
+      readModels,
+      ...(deps.eventStore === undefined ? {} : { eventStore: deps.eventStore }),
+      prepareBatch: deps.prepareBatch ?? (async () => deps.project ?? ((event) => projectStoredEvent(event))),
+      logger,
+      registry: metrics.registry,
+    }),
+    ...(settings.newerSchemaWaitMs === undefined ? {} : { newerSchemaWaitMs: settings.newerSchemaWaitMs }),
+    onNewerSchema: () => newerSchemaWaits.inc(),
+  });
+  const newerSchemaWaits = new Counter({
+    name: 'chronicle_projector_newer_schema_waits_total',
+    help: 'Deliveries of an event of a newer schema version than this projector knows, sent back to wait for newer code',
+    registers: [metrics.registry],
   });
   const stopping = new AbortController();
   let subscribed = false;

@@ -313,6 +313,19 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
         expect(await rm.getAppliedRevision(`user-${user.id}`)).toBe(1n);
       });
 
+      it('applies an event folded from several of one stream only right after the applied revision', async () => {
+        const user = newUser();
+        const folded: ProjectedEvent = { ...created({ ...user, status: 'suspended', emailVerified: true }, 2n, 7n), firstRevision: 0n };
+        expect(await rm.applyBatch([folded], 7n)).toEqual(['applied']);
+        expect(await rm.getUser(user.id)).toMatchObject({ status: 'suspended', emailVerified: true, revision: 2n, position: 7n });
+        expect(await rm.countUsers('suspended')).toBe(1);
+        expect(await rm.getAppliedRevision(`user-${user.id}`)).toBe(2n);
+        const overlapping: ProjectedEvent = { ...patched(user.id, { status: 'active' }, 4n, 9n), firstRevision: 2n };
+        const next: ProjectedEvent = { ...patched(user.id, { displayName: 'Folded' }, 4n, 9n), firstRevision: 3n };
+        expect(await rm.applyBatch([folded, overlapping, next], 9n)).toEqual(['duplicate', 'gap', 'applied']);
+        expect(await rm.getUser(user.id)).toMatchObject({ status: 'suspended', displayName: 'Folded', revision: 4n });
+      });
+
       it('applies events reordered across batches once their predecessors arrive', async () => {
         const user = newUser();
         expect(await rm.applyBatch([created(user, 0n, 1n)], 1n)).toEqual(['applied']);
@@ -468,6 +481,22 @@ export const describeReadModelsContract = (name: string, setup: () => Promise<Re
         const malformed = { streamId: `user-${c}`, revision: 0n, position: 4n, changes: [{ type: 'userDeleted', userId: c }] } as unknown as ProjectedEvent;
         await expect(rm.applyBatch([patched(a.id, { status: 'suspended' }, 1n, 2n), created(b, 0n, 3n), malformed], 4n)).rejects.toThrow();
         expect(await snapshot(rm, [a.id, b.id])).toEqual(before);
+      });
+    });
+
+    describe('held streams', () => {
+      it('holds a stream at its parked revision, keeps the first hold, lists and releases it', async () => {
+        const [a, b] = [`user-${randomUUID()}`, `user-${randomUUID()}`];
+        expect(await rm.getHeldStream(a)).toBeNull();
+        await rm.holdStream(a, 3n, 'poison: bad data');
+        await rm.holdStream(a, 5n, 'later');
+        await rm.holdStream(b, 0n, 'gave up');
+        expect(await rm.getHeldStream(a)).toMatchObject({ streamId: a, revision: 3n, reason: 'poison: bad data', heldAt: expect.any(String) });
+        expect((await rm.listHeldStreams(10)).map((held) => held.streamId).sort()).toEqual([a, b].sort());
+        expect(await rm.listHeldStreams(1)).toHaveLength(1);
+        await rm.releaseStream(a);
+        expect(await rm.getHeldStream(a)).toBeNull();
+        expect((await rm.listHeldStreams(10)).map((held) => held.streamId)).toEqual([b]);
       });
     });
 

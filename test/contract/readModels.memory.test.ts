@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createMemoryReadModelRegistry } from '#adapters/memory/memoryReadModelRegistry';
 import { createMemoryReadModels } from '#adapters/memory/memoryReadModels';
 import { isUnavailableError } from '#domain/errors';
 import type { ProjectedEvent } from '#ports/readModels';
+import { describeReadModelRegistryContract } from './readModelRegistry.contract.ts';
 import { describeReadModelsContract } from './readModels.contract.ts';
 
 describeReadModelsContract('memory', async () => ({ readModels: createMemoryReadModels(), cleanup: async () => undefined }));
@@ -22,4 +24,11 @@ describe('memory read models with an injected failure', () => {
     expect(await readModels.getCheckpoint()).toBeNull();
     expect(await readModels.applyBatch([event], 1n)).toEqual(['applied']);
   });
+});
+
+describeReadModelRegistryContract('memory', async () => {
+  const registry = createMemoryReadModelRegistry();
+  // One process: "another" registry is the same one.
+  return { registry, versions: [1, 2, 3],
+    deletesInBatches: false, openAnother: () => ({ ...registry, close: async () => undefined }), cleanup: async () => undefined };
 });

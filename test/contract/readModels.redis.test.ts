@@ -4,12 +4,14 @@ import { APPLY_BATCH_SCRIPT, encodeBatch } from '#adapters/redis/applyBatchScrip
 import { packStrings } from '#adapters/redis/msgpackStrings';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { readModelKeys } from '#adapters/redis/readModelKeys';
+import { createRedisReadModelRegistry } from '#adapters/redis/redisReadModelRegistry';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
 import { translateRedisError } from '#adapters/redis/redisErrors';
 import { isUnavailableError } from '#domain/errors';
 import { freePort } from '#test/support/ports';
 import { requireRedis, sharedRedisUrl, startPrivateRedis } from '#test/support/redis';
 import { dumpReadModel } from '#test/support/readModelDump';
+import { describeReadModelRegistryContract } from './readModelRegistry.contract.ts';
 import { describeReadModelsContract } from './readModels.contract.ts';
 
 // Vitest 4 gives beforeAll no skip(); the test context's skip does the same job per test.
@@ -71,6 +73,26 @@ describeReadModelsContract(
     };
   },
 );
+
+describeReadModelRegistryContract('redis', async () => {
+  shared ??= connectRedis(sharedRedisUrl());
+  const client = await shared;
+  // Its own registry namespace and versions: other runs on the shared server never see them.
+  const namespace = `rm-test:${randomInt(1_000_000_000, 2 ** 47)}:`;
+  const base = uniqueVersion();
+  const versions = [base, base + 1, base + 2] as const;
+  const open = () => createRedisReadModelRegistry({ client, namespace, ownsClient: false });
+  return {
+    registry: open(),
+    versions,
+    deletesInBatches: true,
+    openAnother: open,
+    cleanup: async () => {
+      for (const version of versions) await deleteVersion(client, version);
+      await client.del([`${namespace}versions`, `${namespace}active`]);
+    },
+  };
+});
 
 describe('redis read models, beyond the contract', () => {
   it('keeps no byte of an erased user’s email or name in any key or value of the version', async () => {

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { createSqliteReadModelRegistry } from '#adapters/sqlite/sqliteReadModelRegistry';
 import { createSqliteReadModels } from '#adapters/sqlite/sqliteReadModels';
 import { tempDir } from '#test/support/tempDir';
+import { describeReadModelRegistryContract } from './readModelRegistry.contract.ts';
 import { describeReadModelsContract } from './readModels.contract.ts';
 
 describeReadModelsContract(
@@ -42,3 +44,20 @@ describeReadModelsContract(
     };
   },
 );
+
+describeReadModelRegistryContract('sqlite', async () => {
+  const dir = tempDir('chronicle-registry-');
+  const file = path.join(dir.path, 'read-models.sqlite');
+  const registry = createSqliteReadModelRegistry({ path: file });
+  return {
+    registry,
+    // Version 1 too: its tables keep the names they had before versions existed.
+    versions: [1, 2, 3],
+    deletesInBatches: true,
+    openAnother: () => createSqliteReadModelRegistry({ path: file }),
+    cleanup: async () => {
+      await registry.close();
+      dir.remove();
+    },
+  };
+});

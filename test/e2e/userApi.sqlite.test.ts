@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
+import { readModelsCli } from './readModelsCli.ts';
 import { filesHolding, userApiScenarios } from './userApiScenarios.ts';
 
 describe('user API end to end, on the embedded default (SQLite)', () => {
@@ -24,4 +26,55 @@ describe('user API end to end, on the embedded default (SQLite)', () => {
     expect(output).toContain('"route":"POST /users"');
     expect(output).not.toMatch(/[^\s@"]+@example\.com/i);
   });
+
+  // Last: its traffic fills the stack's log window that the logging check above reads.
+  it('rebuilds, activates and drops a read-model version through the CLI with traffic flowing, losing no write', async () => {
+    if (stack === undefined) throw new Error('the stack did not start');
+    const { baseUrl, dataDir } = stack;
+    const written: Array<{ id: string; token: string; consistency: string }> = [];
+    let flowing = true;
+    const traffic = (async () => {
+      while (flowing) {
+        const subject = `e2e-rm-${randomUUID()}`;
+        const token = await stack.token({ subject });
+        const response = await fetch(`${baseUrl}/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ email: `rm-${randomUUID().slice(0, 8)}@example.com`, displayName: 'Blue Green' }),
+        });
+        const body = (await response.json()) as { id: string };
+        expect(response.status).toBe(201);
+        written.push({ id: body.id, token, consistency: response.headers.get('x-consistency-token') ?? '' });
+      }
+    })();
+
+    const rebuilt = await readModelsCli(dataDir, 'rebuild', '2');
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.json).toMatchObject({ version: 2, state: 'live', fresh: true });
+    let activated = await readModelsCli(dataDir, 'activate', '2');
+    for (let attempt = 0; activated.code !== 0 && attempt < 40; attempt++) {
+      expect(activated.stderr).toContain('VERSION_LAGGING');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      activated = await readModelsCli(dataDir, 'activate', '2');
+    }
+    expect(activated.code, activated.stderr).toBe(0);
+    expect((await readModelsCli(dataDir, 'drop', '2')).stderr).toContain('VERSION_ACTIVE');
+    const dropped = await readModelsCli(dataDir, 'drop', '1');
+    expect(dropped.code, dropped.stderr).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    flowing = false;
+    await traffic;
+
+    // Every write made before, during and after the switch reads back from v2, as its writer's consistency token demands.
+    expect(written.length).toBeGreaterThan(3);
+    for (const { id, token, consistency } of written) {
+      const read = await fetch(`${baseUrl}/users/${id}?consistentWith=${encodeURIComponent(consistency)}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(read.status).toBe(200);
+      expect(read.headers.get('x-read-model-stale')).toBeNull();
+    }
+    const status = await readModelsCli(dataDir, 'status');
+    expect(status.json).toMatchObject({ active: 2, versions: [{ version: 2, state: 'live', active: true }] });
+    const verified = await readModelsCli(dataDir, 'verify', '2');
+    expect(verified.code, JSON.stringify(verified.json)).toBe(0);
+  }, 120_000);
 });

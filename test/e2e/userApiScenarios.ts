@@ -248,6 +248,51 @@ export const userApiScenarios = (
     });
   });
 
+  describe('time travel (from the event store)', () => {
+    it('answers the user as of an instant or a revision, and pages the history', async () => {
+      const [email, newEmail] = [freshEmail(), freshEmail()];
+      const past = await newcomer();
+      const adminToken = await admin();
+      const registered = await past.register(email, 'Past');
+      expect(registered.status, JSON.stringify(registered.json)).toBe(201);
+      const id = past.id;
+      expect((await api('POST', `/users/${id}/email`, { json: { email: newEmail }, token: past.token })).status).toBe(200);
+      expect((await api('POST', `/users/${id}/suspension`, { json: { reason: 'x' }, token: adminToken })).status).toBe(200);
+      const get = (path: string) => api('GET', path, { token: past.token });
+
+      const first = await get(`/users/${id}/events?limit=2`);
+      expect(first.status).toBe(200);
+      const firstItems = first.json['items'] as Array<Record<string, string>>;
+      expect(firstItems.map((item) => item['revision'])).toEqual(['0', '1']);
+      const second = await get(`/users/${id}/events?limit=2&cursor=${encodeURIComponent(first.json['nextCursor'] as string)}`);
+      expect((second.json['items'] as Array<Record<string, string>>).map((item) => item['revision'])).toEqual(['2']);
+      expect(second.json['nextCursor']).toBeNull();
+
+      const atZero = await get(`/users/${id}?atRevision=0`);
+      expect(atZero.status).toBe(200);
+      expect(atZero.headers.get('etag')).toBe('"0"');
+      expect(atZero.json).toEqual({ id, email, displayName: 'Past', status: 'active', emailVerified: false, registeredAt: expect.any(String), revision: '0', asOf: firstItems[0]?.['recordedAt'] });
+
+      const registeredAt = firstItems[0]?.['recordedAt'] ?? '';
+      const asOfRegistration = await get(`/users/${id}?asOf=${encodeURIComponent(registeredAt)}`);
+      expect(asOfRegistration.json).toMatchObject({ revision: '0', email, asOf: registeredAt });
+      const later = await get(`/users/${id}?asOf=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+      expect(later.json).toMatchObject({ revision: '2', email: newEmail, status: 'suspended' });
+      const window = await get(`/users/${id}/events?from=${encodeURIComponent(registeredAt)}&to=${encodeURIComponent(registeredAt)}`);
+      expect((window.json['items'] as Array<Record<string, string>>).map((item) => item['revision'])).toContain('0');
+
+      const before = await get(`/users/${id}?asOf=${encodeURIComponent(new Date(Date.parse(registeredAt) - 1).toISOString())}`);
+      expect(before.status).toBe(404);
+      expect(errorOf(before).code).toBe('USER_NOT_FOUND');
+      expect((await get(`/users/${id}?atRevision=3`)).status).toBe(404);
+      expect((await get(`/users/${id}?asOf=last-tuesday`)).status).toBe(400);
+      expect((await get(`/users/${id}?atRevision=-1`)).status).toBe(400);
+      expect((await get(`/users/${id}?atRevision=0&asOf=${encodeURIComponent(registeredAt)}`)).status).toBe(400);
+      expect((await get(`/users/${id}/events?limit=1001`)).status).toBe(400);
+      expect((await get(`/users/${id}/events?cursor=bogus`)).status).toBe(400);
+    });
+  });
+
   describe('idempotency', () => {
     it('appends once for the same key and body, refuses the key with another body (422), and scopes keys to the caller', async () => {
       const key = `e2e-${randomUUID()}`;

@@ -12,6 +12,7 @@ import { startProductionProjector, type ProductionProjector, type ProductionProj
 import { deleteReadModel, dumpReadModel, uniqueReadModelVersion } from '#test/support/readModelDump';
 import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 import { generateUserTraffic, type TrafficAppend } from '#test/support/userTraffic';
+import { subscriptionGroupFor } from '#projector/readModelVersionKeeper';
 
 /*
  * The production path end to end: events appended through the EventStoreDB adapter (the real
@@ -248,14 +249,14 @@ describe('the projector on EventStoreDB and Redis (the production path)', () => 
     },
   );
 
-  it('parks a malformed event with its reason in the ESDB parked list and projects every other stream', { timeout: 12_000 }, async () => {
+  it('parks a malformed event with its reason in the ESDB parked list, holds the rest of its stream, and projects every other stream', { timeout: 12_000 }, async () => {
     const store = createEventStoreDBEventStore(client!);
-    const { projector: running, group } = await startProjector({ PROJECTOR_SUBSCRIPTION_MAX_RETRY_COUNT: '3' });
+    const { projector: running, group, version } = await startProjector({ PROJECTOR_SUBSCRIPTION_MAX_RETRY_COUNT: '3' });
     const traffic = [...generateUserTraffic(200, { seed: 7 })];
     const written = await appendConcurrently(store, traffic, 4, () => undefined);
 
-    // A UserRegistered without displayName, and a valid event after it in the same stream,
-    // which can never apply: its predecessor is not coming.
+    // A UserRegistered without displayName, and a valid event after it in the same stream, which
+    // is held behind the parked one (acknowledged, not parked one by one) until a replay.
     const poisonUser = randomUUID();
     const poisonStream = `user-${poisonUser}`;
     const at = '2024-05-01T12:00:00.000Z';
@@ -272,10 +273,10 @@ describe('the projector on EventStoreDB and Redis (the production path)', () => 
     const parked = await running.adapters.parked.list();
     expect(parked.map(({ event, reason }) => ({ id: event.id, streamId: event.streamId, reason }))).toEqual([
       { id: poison.id, streamId: poisonStream, reason: expect.stringMatching(/UserRegistered.*malformed/) },
-      { id: stranded.id, streamId: poisonStream, reason: expect.stringContaining(`waiting for revision 0 of ${poisonStream}`) },
     ]);
-    const info = await client!.getPersistentSubscriptionToAllInfo(group);
-    expect(info.stats.parkedMessageCount).toBe(2n);
+    const info = await client!.getPersistentSubscriptionToAllInfo(subscriptionGroupFor(group, version));
+    expect(info.stats.parkedMessageCount).toBe(1n);
+    expect(await running.adapters.readModels.getHeldStream(poisonStream)).toMatchObject({ revision: 0n });
 
     const readModels = running.adapters.readModels;
     expect(await readModels.getUser(poisonUser)).toBeNull();
@@ -285,7 +286,8 @@ describe('the projector on EventStoreDB and Redis (the production path)', () => 
       expect(await readModels.getAppliedRevision(streamId), streamId).toBe(BigInt(ids.length - 1));
       expect(await readModels.getUser(view!.id)).toEqual(view);
     }
-    expect(await metricValue(running, 'parked')).toBe(2);
+    expect(await metricValue(running, 'parked')).toBe(1);
+    expect(await running.projector.metrics.registry.metrics()).toContain('chronicle_projector_held_events_total 1');
   });
 
   it('counts every event it applies in its metrics, even when the connection drops between the write and the ack', { timeout: 10_000 }, async () => {

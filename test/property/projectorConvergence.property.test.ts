@@ -93,6 +93,10 @@ const startIncarnation = async (source: ScriptedEventSource, readModels: ReadMod
       },
       getCheckpoint: async () => (killed ? hang : readModels.getCheckpoint()),
       getAppliedRevision: async (streamId) => (killed ? hang : readModels.getAppliedRevision(streamId)),
+      holdStream: async (streamId, revision, reason) => (killed ? hang : readModels.holdStream(streamId, revision, reason)),
+      releaseStream: async (streamId) => (killed ? hang : readModels.releaseStream(streamId)),
+      getHeldStream: async (streamId) => (killed ? hang : readModels.getHeldStream(streamId)),
+      listHeldStreams: async (limit) => (killed ? hang : readModels.listHeldStreams(limit)),
     },
     settings: settings(batchSize),
   });

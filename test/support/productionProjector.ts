@@ -1,4 +1,5 @@
 import { loadConfig } from '#config';
+import { testRegistryNamespace } from './projectorProcess.ts';
 import { composeProjector } from '#projector/composeProjector';
 import type { Projector } from '#projector/createProjector';
 import type { ProjectorAdapters } from '#projector/projectorAdapters';
@@ -34,7 +35,7 @@ export interface ProductionProjectorOptions {
 }
 
 export const startProductionProjector = async (env: Readonly<Record<string, string>>, options: ProductionProjectorOptions = {}): Promise<ProductionProjector> => {
-  const config = loadConfig({ PROJECTOR_HEALTH_PORT: '0', ...env });
+  const config = loadConfig({ PROJECTOR_HEALTH_PORT: '0', READ_MODEL_REGISTRY_NAMESPACE: testRegistryNamespace(env), ...env });
   const logs: CapturedLog[] = [];
   const log =
     (level: LogLevel) =>

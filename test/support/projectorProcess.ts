@@ -52,6 +52,13 @@ export const bundleProjector = async (): Promise<ProjectorBundle> => {
  * through tsx. Environment: the given variables over a clean base (no inherited
  * EVENTSTORE_CONNECTION_STRING or REDIS_URL).
  */
+/**
+ * Tests share one Redis and tell their read models apart by a unique READ_MODEL_VERSION; each
+ * version gets a registry of its own too (stable across restarts), so that no run's projector
+ * sees another run's version as the active one.
+ */
+export const testRegistryNamespace = (env: Readonly<Record<string, string>>): string => `rm-test:v${env['READ_MODEL_VERSION'] ?? '1'}:`;
+
 export const startProjectorProcess = (env: Readonly<Record<string, string>>, bundle?: ProjectorBundle): ProjectorProcess => {
   const base = { ...process.env };
   delete base['EVENTSTORE_CONNECTION_STRING'];
@@ -59,7 +66,7 @@ export const startProjectorProcess = (env: Readonly<Record<string, string>>, bun
   const args = bundle === undefined ? ['--import', 'tsx', 'src/projector/main.ts'] : [bundle.file];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...base, LOG_LEVEL: 'info', PROJECTOR_HEALTH_PORT: '0', ...env },
+    env: { ...base, LOG_LEVEL: 'info', PROJECTOR_HEALTH_PORT: '0', READ_MODEL_REGISTRY_NAMESPACE: testRegistryNamespace(env), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];

@@ -5,6 +5,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { mintDevToken, type DevTokenRequest } from '#scripts/devIssuer';
 import { freePort } from './ports.ts';
+import { testRegistryNamespace } from './projectorProcess.ts';
 import { tempDir } from './tempDir.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -69,6 +70,7 @@ export const startServiceStack = async (options: ServiceStackOptions = {}): Prom
       CHRONICLE_WATCH_PATTERN: '.tmp/no-watch/**',
       PROJECTOR_BATCH_MAX_WAIT_MS: '20',
       CONSISTENCY_WAIT_MS: '5000',
+      READ_MODEL_REGISTRY_NAMESPACE: testRegistryNamespace(options.env ?? {}),
       ...options.env,
       PORT: String(port),
       DATA_DIR: data.path,

@@ -22,7 +22,13 @@ interface StoredRecord extends Omit<StoredEvent, 'data' | 'metadata'> {
  * The event log in memory: the unit-test twin of the SQLite and EventStoreDB adapters, with the
  * same semantics (the event-store contract suite proves it). Positions start at 1 and grow by 1.
  */
-export const createMemoryEventStore = (): EventStore => {
+export interface MemoryEventStoreOptions {
+  /** The store's commit clock (each event's recordedAt); tests of temporal queries set it. */
+  readonly clock?: () => Date;
+}
+
+export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): EventStore => {
+  const clock = options.clock ?? (() => new Date());
   const log: StoredRecord[] = [];
   const streams = new Map<string, StoredRecord[]>();
   const byId = new Map<string, StoredRecord>();
@@ -50,7 +56,7 @@ export const createMemoryEventStore = (): EventStore => {
       const original = checkAppend(streamId, events, expectedRevision, current, (id) => byId.get(id));
       if (original !== null) return original;
 
-      const recordedAt = new Date();
+      const recordedAt = clock();
       for (const event of events) {
         const stored: StoredRecord = {
           id: event.id,

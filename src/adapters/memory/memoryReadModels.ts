@@ -1,7 +1,7 @@
 import { UnavailableError, ValidationError } from '#domain/errors';
 import { assertLimit, decodeCursor, encodeCursor, orderKeyOf } from '#adapters/shared/userPaging';
 import type { UserStatus } from '#domain/userState';
-import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
+import type { ApplyOutcome, HeldStream, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
 
 /**
  * The in-memory twin of the read-model adapters, for unit tests. It follows the same contract
@@ -54,6 +54,7 @@ export const createMemoryReadModels = (): MemoryReadModels => {
   const applied = new Map<string, bigint>();
   const erased = new Map<string, true>();
   let checkpoint: bigint | null = null;
+  const held = new Map<string, HeldStream>();
   let pendingFailures: { count: number; error: Error | undefined } = { count: 0, error: undefined };
 
   const applyChange = (journal: Journal, change: ReadModelChange, event: ProjectedEvent): void => {
@@ -112,7 +113,7 @@ export const createMemoryReadModels = (): MemoryReadModels => {
         const outcomes = events.map((event): ApplyOutcome => {
           const current = applied.get(event.streamId);
           if (current !== undefined && event.revision <= current) return 'duplicate';
-          if (event.revision !== (current ?? -1n) + 1n) return 'gap';
+          if ((event.firstRevision ?? event.revision) !== (current ?? -1n) + 1n) return 'gap';
           for (const change of event.changes) applyChange(journal, change, event);
           journal.set(applied, event.streamId, event.revision);
           return 'applied';
@@ -164,6 +165,22 @@ export const createMemoryReadModels = (): MemoryReadModels => {
 
     async getCheckpoint(): Promise<bigint | null> {
       return checkpoint;
+    },
+
+    async holdStream(streamId: string, revision: bigint, reason: string): Promise<void> {
+      if (!held.has(streamId)) held.set(streamId, { streamId, revision, reason, heldAt: new Date().toISOString() });
+    },
+
+    async releaseStream(streamId: string): Promise<void> {
+      held.delete(streamId);
+    },
+
+    async getHeldStream(streamId: string): Promise<HeldStream | null> {
+      return held.get(streamId) ?? null;
+    },
+
+    async listHeldStreams(limit: number): Promise<HeldStream[]> {
+      return [...held.values()].slice(0, limit);
     },
 
     failNextApplies(count = 1, error?: Error): void {

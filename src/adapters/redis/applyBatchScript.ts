@@ -8,7 +8,7 @@ import { orderKeyOf } from '#adapters/shared/userPaging';
  * (msgpackStrings.ts), unpacked into a flat list the script walks by index:
  *
  *   prefix, checkpoint ('' = none), event count, then per event:
- *     streamId, revision, previous revision ('' for revision 0), position, change count, then per change:
+ *     streamId, revision, previous revision (before the first folded one; '' for 0), position, change count, then per change:
  *       'c', id, email, displayName, status, emailVerified ('1'|'0'), registeredAt, order key
  *       'p', userId, field count, then field name, value pairs (names as in the user hash)
  *       'e', userId   (erased: the user leaves every index and its hash is deleted; its id joins `users:erased`)
@@ -323,7 +323,9 @@ export const encodeBatch = (prefix: string, events: readonly ProjectedEvent[], c
   const argv = [prefix, checkpoint === null ? '' : decimal(checkpoint, 'checkpoint'), String(events.length)];
   for (const event of events) {
     const revision = decimal(event.revision, 'revision');
-    argv.push(event.streamId, revision, event.revision === 0n ? '' : (event.revision - 1n).toString(), decimal(event.position, 'position'), String(event.changes.length));
+    const first = event.firstRevision ?? event.revision;
+    if (first > event.revision) throw new ValidationError(`firstRevision ${first} is past revision ${event.revision}`);
+    argv.push(event.streamId, revision, first === 0n ? '' : decimal(first - 1n, 'firstRevision'), decimal(event.position, 'position'), String(event.changes.length));
     for (const change of event.changes) encodeChange(argv, change);
   }
   return argv;

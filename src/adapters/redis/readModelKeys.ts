@@ -21,6 +21,8 @@ export interface ReadModelKeys {
   readonly erased: string;
   readonly applied: string;
   readonly checkpoint: string;
+  /** Hash: stream id → JSON { revision, reason, heldAt } of a stream held behind a parked event. */
+  readonly heldStreams: string;
 }
 
 export const readModelKeys = (version: number): ReadModelKeys => {
@@ -37,5 +39,22 @@ export const readModelKeys = (version: number): ReadModelKeys => {
     erased: `${prefix}users:erased`,
     applied: `${prefix}applied`,
     checkpoint: `${prefix}checkpoint`,
+    heldStreams: `${prefix}held-streams`,
   };
 };
+
+/**
+ * The version registry, beside (not under) the versions' own prefixes: `rm:versions` is a hash
+ * of version → JSON record, `rm:active` the version queries read. Neither matches `rm:v<N>:*`,
+ * so dropping a version never touches them. `namespace` exists for tests sharing one server.
+ */
+export const registryKeys = (namespace = 'rm:') =>
+  ({
+    versions: `${namespace}versions`,
+    active: `${namespace}active`,
+    /** Held (SET NX PX, renewed) by the one process filling a building version from the log. */
+    buildLease: (version: number): string => `${namespace}build-lease:v${version}`,
+  }) as const;
+
+/** SCAN pattern for every key of one version. */
+export const versionKeyPattern = (version: number): string => `${readModelKeys(version).prefix}*`;

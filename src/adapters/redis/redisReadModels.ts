@@ -1,6 +1,6 @@
 import { ErrorReply } from 'redis';
 import type { UserStatus } from '#domain/userState';
-import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModels, UserPage, UserView } from '#ports/readModels';
+import type { ApplyOutcome, HeldStream, ListUsersQuery, ProjectedEvent, ReadModels, UserPage, UserView } from '#ports/readModels';
 import { APPLY_BATCH_SCRIPT, APPLY_BATCH_SHA, decodeOutcomes, encodeBatch } from './applyBatchScript.ts';
 import { packStrings } from './msgpackStrings.ts';
 import { closeRedis, type RedisClient } from './connectRedis.ts';
@@ -43,6 +43,11 @@ const USER_STATUSES = Object.keys(STATUS_INDEXED) as UserStatus[];
 const compareBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 const mergeSorted = (lists: readonly string[][]): string[] => lists.flat().sort(compareBytes);
+
+const heldOf = (streamId: string, value: string): HeldStream => {
+  const parsed = JSON.parse(value) as { revision?: string; reason?: string; heldAt?: string };
+  return { streamId, revision: BigInt(parsed.revision ?? '0'), reason: parsed.reason ?? '', heldAt: parsed.heldAt ?? '' };
+};
 
 const isNoScript = (error: unknown): boolean => error instanceof ErrorReply && error.message.startsWith('NOSCRIPT');
 
@@ -128,6 +133,32 @@ export const createRedisReadModels = (options: RedisReadModelsOptions): ReadMode
     async getCheckpoint(): Promise<bigint | null> {
       const checkpoint = await send<Reply>('getCheckpoint', ['GET', keys.checkpoint]);
       return checkpoint === null ? null : BigInt(checkpoint);
+    },
+
+    async holdStream(streamId: string, revision: bigint, reason: string): Promise<void> {
+      const value = JSON.stringify({ revision: revision.toString(), reason, heldAt: new Date().toISOString() });
+      await send<number>('holdStream', ['HSETNX', keys.heldStreams, streamId, value]);
+    },
+
+    async releaseStream(streamId: string): Promise<void> {
+      await send<number>('releaseStream', ['HDEL', keys.heldStreams, streamId]);
+    },
+
+    async getHeldStream(streamId: string): Promise<HeldStream | null> {
+      const value = await send<Reply>('getHeldStream', ['HGET', keys.heldStreams, streamId]);
+      return value === null ? null : heldOf(streamId, value);
+    },
+
+    async listHeldStreams(limit: number): Promise<HeldStream[]> {
+      // Few by nature (each is an incident); HSCAN keeps a large number from blocking Redis.
+      const held: HeldStream[] = [];
+      let cursor = '0';
+      do {
+        const [next, pairs] = await send<[string, string[]]>('listHeldStreams', ['HSCAN', keys.heldStreams, cursor, 'COUNT', '1000']);
+        cursor = next;
+        for (let i = 0; i + 1 < pairs.length; i += 2) held.push(heldOf(pairs[i] ?? '', pairs[i + 1] ?? '{}'));
+      } while (cursor !== '0' && held.length < limit);
+      return held.sort((a, b) => a.heldAt.localeCompare(b.heldAt) || a.streamId.localeCompare(b.streamId)).slice(0, limit);
     },
 
     async close(): Promise<void> {

@@ -1,17 +1,26 @@
 import { assertLimit, decodeCursor, encodeCursor, orderKeyOf } from '#adapters/shared/userPaging';
 import { UnavailableError, ValidationError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
-import type { ApplyOutcome, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
+import type { ApplyOutcome, HeldStream, ListUsersQuery, ProjectedEvent, ReadModelChange, ReadModels, UserPage, UserView } from '#ports/readModels';
 import { isSqliteError, openSqliteDatabase } from './sqliteDatabase.ts';
 
 export interface SqliteReadModelsOptions {
   readonly path: string;
+  /** Each read-model version has its own tables (sqliteReadModelTables); default 1. */
+  readonly version?: number;
   /** How long a write waits for another process's lock before failing as unavailable. */
   readonly busyTimeoutMs?: number;
 }
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS rm_users (
+/** The tables of one version: version 1 keeps the names it always had, version N uses `rm_v<N>_…`. */
+export const sqliteReadModelTables = (version: number) => {
+  if (!Number.isSafeInteger(version) || version < 1) throw new ValidationError(`read-model version must be a positive whole number, got ${version}`);
+  const prefix = version === 1 ? 'rm_' : `rm_v${version}_`;
+  return { users: `${prefix}users`, emailIndex: `${prefix}email_index`, applied: `${prefix}applied`, checkpoint: `${prefix}checkpoint`, held: `${prefix}held_streams`, erased: `${prefix}erased`, prefix };
+};
+
+const schemaOf = (t: ReturnType<typeof sqliteReadModelTables>): string => `
+  CREATE TABLE IF NOT EXISTS ${t.users} (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL,
     display_name TEXT NOT NULL,
@@ -22,13 +31,21 @@ const SCHEMA = `
     revision INTEGER NOT NULL,
     position INTEGER NOT NULL
   ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS rm_users_by_order ON rm_users (order_key);
-  CREATE INDEX IF NOT EXISTS rm_users_by_status ON rm_users (status, order_key);
-  CREATE TABLE IF NOT EXISTS rm_email_index (email TEXT PRIMARY KEY, user_id TEXT NOT NULL, claimed_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS rm_applied (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS rm_erased (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS rm_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS ${t.users}_by_order ON ${t.users} (order_key);
+  CREATE INDEX IF NOT EXISTS ${t.users}_by_status ON ${t.users} (status, order_key);
+  CREATE TABLE IF NOT EXISTS ${t.emailIndex} (email TEXT PRIMARY KEY, user_id TEXT NOT NULL, claimed_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ${t.applied} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ${t.erased} (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS ${t.checkpoint} (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS ${t.held} (stream_id TEXT PRIMARY KEY, revision INTEGER NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL);
 `;
+
+interface HeldRow {
+  stream_id: string;
+  revision: bigint;
+  reason: string;
+  held_at: string;
+}
 
 interface UserRow {
   id: string;
@@ -75,53 +92,60 @@ const guarded =
 
 export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadModels => {
   // WAL and a busy timeout: the Lambdas read while the projector writes, from other processes.
+  const t = sqliteReadModelTables(options.version ?? 1);
   const db = openSqliteDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   try {
     db.defaultSafeIntegers(true);
     // Deleted and overwritten rows are zeroed, not just unlinked: an erased user's email and
     // name must not survive in free pages (the WAL is truncated after an erasure, below).
     db.pragma('secure_delete = ON');
-    db.exec(SCHEMA);
+    db.exec(schemaOf(t));
     // Files written before claims carried their position: add the column (every old claim at 0).
-    const emailColumns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('rm_email_index') as string[];
-    if (!emailColumns.includes('claimed_at')) db.exec('ALTER TABLE rm_email_index ADD COLUMN claimed_at INTEGER NOT NULL DEFAULT 0');
+    const emailColumns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(t.emailIndex) as string[];
+    if (!emailColumns.includes('claimed_at')) db.exec(`ALTER TABLE ${t.emailIndex} ADD COLUMN claimed_at INTEGER NOT NULL DEFAULT 0`);
   } catch (error) {
     db.close();
     throw translate(error);
   }
 
-  const selectUser = db.prepare<[string], UserRow>('SELECT * FROM rm_users WHERE id = ?');
+  const selectUser = db.prepare<[string], UserRow>(`SELECT * FROM ${t.users} WHERE id = ?`);
   const upsertUser = db.prepare<[string, string, string, string, number, string, string, bigint, bigint]>(
-    `INSERT INTO rm_users (id, email, display_name, status, email_verified, registered_at, order_key, revision, position)
+    `INSERT INTO ${t.users} (id, email, display_name, status, email_verified, registered_at, order_key, revision, position)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET email = excluded.email, display_name = excluded.display_name, status = excluded.status,
        email_verified = excluded.email_verified, registered_at = excluded.registered_at, order_key = excluded.order_key,
        revision = excluded.revision, position = excluded.position`,
   );
   const patchUser = db.prepare<[string | null, string | null, string | null, number | null, bigint, bigint, string]>(
-    `UPDATE rm_users SET email = COALESCE(?, email), display_name = COALESCE(?, display_name), status = COALESCE(?, status),
+    `UPDATE ${t.users} SET email = COALESCE(?, email), display_name = COALESCE(?, display_name), status = COALESCE(?, status),
        email_verified = COALESCE(?, email_verified), revision = ?, position = ? WHERE id = ?`,
   );
   // An older claim arriving late (streams are not delivered in log order) never displaces a newer one.
   const setEmail = db.prepare<[string, string, bigint]>(
-    `INSERT INTO rm_email_index (email, user_id, claimed_at) VALUES (?, ?, ?)
-     ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, claimed_at = excluded.claimed_at WHERE excluded.claimed_at > rm_email_index.claimed_at`,
+    `INSERT INTO ${t.emailIndex} (email, user_id, claimed_at) VALUES (?, ?, ?)
+     ON CONFLICT (email) DO UPDATE SET user_id = excluded.user_id, claimed_at = excluded.claimed_at WHERE excluded.claimed_at > ${t.emailIndex}.claimed_at`,
   );
-  const dropEmail = db.prepare<[string, string]>('DELETE FROM rm_email_index WHERE email = ? AND user_id = ?');
-  const selectEmail = db.prepare<[string], string>('SELECT user_id FROM rm_email_index WHERE email = ?').pluck();
-  const selectApplied = db.prepare<[string], bigint>('SELECT revision FROM rm_applied WHERE stream_id = ?').pluck();
-  const setApplied = db.prepare<[string, bigint]>('INSERT INTO rm_applied (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision');
-  const selectCheckpoint = db.prepare<[], bigint>('SELECT position FROM rm_checkpoint WHERE id = 1').pluck();
+  const dropEmail = db.prepare<[string, string]>(`DELETE FROM ${t.emailIndex} WHERE email = ? AND user_id = ?`);
+  const selectEmail = db.prepare<[string], string>(`SELECT user_id FROM ${t.emailIndex} WHERE email = ?`).pluck();
+  const selectApplied = db.prepare<[string], bigint>(`SELECT revision FROM ${t.applied} WHERE stream_id = ?`).pluck();
+  const setApplied = db.prepare<[string, bigint]>(`INSERT INTO ${t.applied} (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision`);
+  const selectCheckpoint = db.prepare<[], bigint>(`SELECT position FROM ${t.checkpoint} WHERE id = 1`).pluck();
   const raiseCheckpoint = db.prepare<[bigint]>(
-    'INSERT INTO rm_checkpoint (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)',
+    `INSERT INTO ${t.checkpoint} (id, position) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET position = MAX(position, excluded.position)`,
   );
-  const deleteUser = db.prepare<[string]>('DELETE FROM rm_users WHERE id = ?');
-  const dropEmailsOf = db.prepare<[string]>('DELETE FROM rm_email_index WHERE user_id = ?');
-  const markErased = db.prepare<[string]>('INSERT INTO rm_erased (user_id) VALUES (?) ON CONFLICT (user_id) DO NOTHING');
-  const selectErased = db.prepare<[string], string>('SELECT user_id FROM rm_erased WHERE user_id = ?').pluck();
-  const countByStatus = db.prepare<[string], bigint>('SELECT COUNT(*) FROM rm_users WHERE status = ?').pluck();
-  const pageAll = db.prepare<[string, number], UserRow>('SELECT * FROM rm_users WHERE order_key > ? ORDER BY order_key LIMIT ?');
-  const pageByStatus = db.prepare<[string, string, number], UserRow>('SELECT * FROM rm_users WHERE status = ? AND order_key > ? ORDER BY order_key LIMIT ?');
+  const deleteUser = db.prepare<[string]>(`DELETE FROM ${t.users} WHERE id = ?`);
+  const dropEmailsOf = db.prepare<[string]>(`DELETE FROM ${t.emailIndex} WHERE user_id = ?`);
+  const markErased = db.prepare<[string]>(`INSERT INTO ${t.erased} (user_id) VALUES (?) ON CONFLICT (user_id) DO NOTHING`);
+  const selectErased = db.prepare<[string], string>(`SELECT user_id FROM ${t.erased} WHERE user_id = ?`).pluck();
+  const countByStatus = db.prepare<[string], bigint>(`SELECT COUNT(*) FROM ${t.users} WHERE status = ?`).pluck();
+  const pageAll = db.prepare<[string, number], UserRow>(`SELECT * FROM ${t.users} WHERE order_key > ? ORDER BY order_key LIMIT ?`);
+  const pageByStatus = db.prepare<[string, string, number], UserRow>(`SELECT * FROM ${t.users} WHERE status = ? AND order_key > ? ORDER BY order_key LIMIT ?`);
+
+  const insertHeld = db.prepare<[string, bigint, string, string]>(`INSERT INTO ${t.held} (stream_id, revision, reason, held_at) VALUES (?, ?, ?, ?) ON CONFLICT (stream_id) DO NOTHING`);
+  const deleteHeld = db.prepare<[string]>(`DELETE FROM ${t.held} WHERE stream_id = ?`);
+  const selectHeld = db.prepare<[string], HeldRow>(`SELECT stream_id, revision, reason, held_at FROM ${t.held} WHERE stream_id = ?`);
+  const selectHeldPage = db.prepare<[number], HeldRow>(`SELECT stream_id, revision, reason, held_at FROM ${t.held} ORDER BY held_at, stream_id LIMIT ?`);
+  const heldOf = (row: HeldRow): HeldStream => ({ streamId: row.stream_id, revision: row.revision, reason: row.reason, heldAt: row.held_at });
 
   const applyChange = (change: ReadModelChange, event: ProjectedEvent): void => {
     switch (change.type) {
@@ -163,7 +187,7 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
       const outcomes = events.map((event): ApplyOutcome => {
         const current = selectApplied.get(event.streamId);
         if (current !== undefined && event.revision <= current) return 'duplicate';
-        if (event.revision !== (current ?? -1n) + 1n) return 'gap';
+        if ((event.firstRevision ?? event.revision) !== (current ?? -1n) + 1n) return 'gap';
         for (const change of event.changes) applyChange(change, event);
         setApplied.run(event.streamId, event.revision);
         return 'applied';
@@ -205,6 +229,17 @@ export const createSqliteReadModels = (options: SqliteReadModelsOptions): ReadMo
       const last = page.at(-1);
       return { items: page.map(toView), nextCursor: rows.length > page.length && last ? encodeCursor(last.order_key) : null };
     }),
+
+    holdStream: guarded((streamId: string, revision: bigint, reason: string): void => void insertHeld.run(streamId, revision, reason, new Date().toISOString())),
+
+    releaseStream: guarded((streamId: string): void => void deleteHeld.run(streamId)),
+
+    getHeldStream: guarded((streamId: string): HeldStream | null => {
+      const row = selectHeld.get(streamId);
+      return row === undefined ? null : heldOf(row);
+    }),
+
+    listHeldStreams: guarded((limit: number): HeldStream[] => selectHeldPage.all(limit).map(heldOf)),
 
     countUsers: guarded((status: UserStatus): number => Number(countByStatus.get(status) ?? 0n)),
 

@@ -53,7 +53,7 @@ describe('user erasure', () => {
       await handleUserCommand(deps, register(userId, freshEmail(), 'Ada Lovelace'), freshOptions());
       await handleUserCommand(deps, suspend(userId, 'asked to'), freshOptions());
       await eraseUser(deps, erase(userId), freshOptions());
-      const items = await getUserHistory({ eventStore: store, keys }, userId);
+      const { items } = await getUserHistory({ eventStore: store, keys }, userId);
       expect(items.map((item) => [item.type, item.erased])).toEqual([
         ['UserRegistered', true],
         ['UserSuspended', true],
