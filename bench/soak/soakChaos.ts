@@ -7,6 +7,8 @@ export interface ChaosCounts {
   connectionDrops: number;
   delays: number;
   failedAppends: number;
+  /** Blue/green switches: a new read-model version rebuilt from the log and activated under load. */
+  blueGreenSwitches: number;
 }
 
 export interface ChaosTargets {
@@ -15,9 +17,11 @@ export interface ChaosTargets {
   readonly killProjector: () => Promise<void>;
   /** SIGKILL Redis and start it again on its data. */
   readonly restartRedis: () => Promise<void>;
+  /** Rebuild the next read-model version and activate it; answers whether it switched. */
+  readonly blueGreen: () => Promise<boolean>;
 }
 
-type Fault = keyof Omit<ChaosCounts, 'delays' | 'failedAppends'> | 'delay' | 'failAppends';
+type Fault = keyof Omit<ChaosCounts, 'delays' | 'failedAppends' | 'blueGreenSwitches'> | 'delay' | 'failAppends' | 'blueGreen';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -26,8 +30,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * at least the counts asked for of each kind. Drops alternate between the three ways a
  * connection dies (graceful close, reset, silence).
  */
-export const planChaos = (counts: { kills: number; redisRestarts: number; drops: number }, random: () => number): Fault[] => {
+export const planChaos = (counts: { kills: number; redisRestarts: number; drops: number; switches: number }, random: () => number): Fault[] => {
   const plan: Fault[] = [
+    ...Array<Fault>(counts.switches).fill('blueGreen'),
     ...Array<Fault>(counts.kills).fill('projectorKills'),
     ...Array<Fault>(counts.redisRestarts).fill('redisRestarts'),
     ...Array<Fault>(counts.drops).fill('connectionDrops'),
@@ -42,7 +47,7 @@ export const planChaos = (counts: { kills: number; redisRestarts: number; drops:
 };
 
 export const runChaos = async (plan: readonly Fault[], durationMs: number, targets: ChaosTargets, random: () => number, log: (line: string) => void): Promise<ChaosCounts> => {
-  const counts: ChaosCounts = { projectorKills: 0, redisRestarts: 0, connectionDrops: 0, delays: 0, failedAppends: 0 };
+  const counts: ChaosCounts = { projectorKills: 0, redisRestarts: 0, connectionDrops: 0, delays: 0, failedAppends: 0, blueGreenSwitches: 0 };
   const slot = durationMs / (plan.length + 1);
   for (const [index, fault] of plan.entries()) {
     // A random moment within this fault's slot, so faults land at any point of a command or batch.
@@ -67,6 +72,9 @@ export const runChaos = async (plan: readonly Fault[], durationMs: number, targe
         await sleep(500 + random() * 1000);
         targets.emulator.faults.delay(0);
         counts.delays++;
+        break;
+      case 'blueGreen':
+        if (await targets.blueGreen()) counts.blueGreenSwitches++;
         break;
       case 'failAppends':
         targets.emulator.faults.failNext('append', 1 + Math.floor(random() * 3), status.UNAVAILABLE);

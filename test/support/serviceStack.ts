@@ -106,7 +106,14 @@ export const startServiceStack = async (options: ServiceStackOptions = {}): Prom
     throw error;
   });
 
+  // A stack that dies under a running test explains itself in the test's output.
+  let stopping = false;
+  void exited.then(() => {
+    if (!stopping) console.error(`[serviceStack] the stack on ${baseUrl} exited while in use; its last lines:\n${lines.slice(-80).join('\n')}`);
+  });
+
   const stop = async (): Promise<void> => {
+    stopping = true;
     killGroup(startPid, 'SIGTERM');
     const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 25_000))]);
     // Whatever is left (a hung child, or all of them if start.ts itself hung) goes now.
