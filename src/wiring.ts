@@ -2,16 +2,18 @@ import type { CommandDeps } from '#application/handleUserCommand';
 import type { QueryDeps } from '#application/userQueries';
 import { loadConfig, type Config } from '#config';
 import { createJsonLogger, type Logger } from '#logging/jsonLogger';
+import { resolveSecretEnv } from '#secretEnv';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
 
 /**
  * The composition root of the Lambdas: configuration → adapters, once per container. Config
- * and logger are read at module load (a bad variable fails the cold start, naming it); the
+ * and logger are read at module load, secrets resolved from Secrets Manager first (a bad or
+ * missing variable fails the cold start, naming it); the
  * adapters are built on first use, so a container connects only when a request needs it, and
  * warm invocations reuse the same clients.
  */
-export const config: Config = loadConfig();
+export const config: Config = loadConfig(await resolveSecretEnv(process.env));
 export const logger: Logger = createJsonLogger('http', config.logLevel);
 export const httpStackDeps = { logger, maxBodyBytes: config.http.maxBodyBytes } as const;
 
@@ -19,7 +21,7 @@ export const httpStackDeps = { logger, maxBodyBytes: config.http.maxBodyBytes } 
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {
   if (settings.kind === 'eventstoredb') {
     const { createEventStoreDBClient, createEventStoreDBEventStore } = await import('#adapters/eventstoredb/index');
-    return createEventStoreDBEventStore(createEventStoreDBClient(settings.connectionString), {
+    return createEventStoreDBEventStore(createEventStoreDBClient(settings.connectionString, settings), {
       onRetry: (operation, error, attempt, delayMs) => logger.warn('eventstoredb call retried', { operation, error, attempt, delayMs }),
     });
   }

@@ -1,13 +1,16 @@
 import { loadConfig } from '#config';
 import { composeProjector } from './composeProjector.ts';
+import { startEmfPublisher, timeBatchWrites, type EmfPublisher } from './emfMetrics.ts';
 import { createJsonLogger } from '#logging/jsonLogger';
+import { resolveSecretEnv } from '#secretEnv';
 
 /**
  * The projector process: configuration → adapters → projector, then waits for SIGTERM/SIGINT
  * (ECS stops tasks with SIGTERM): finish and acknowledge the current batch, close the clients,
  * exit 0 — or exit 1 if that takes longer than PROJECTOR_SHUTDOWN_TIMEOUT_MS.
  */
-const config = loadConfig();
+// On ECS the task definition injects secrets itself; X_SECRET_ARN is resolved here for other hosts.
+const config = loadConfig(await resolveSecretEnv(process.env));
 const logger = createJsonLogger('projector', config.logLevel);
 
 // Taken from the start: a signal while the adapters connect (a task stopped while it starts)
@@ -20,7 +23,15 @@ process.once('SIGTERM', (signal) => onSignal(signal));
 process.once('SIGINT', (signal) => onSignal(signal));
 logger.info('starting', { eventStore: config.eventStore.kind, readModels: config.readModels.kind });
 
-const { projector, adapters } = await composeProjector(config, logger);
+let drainBatchWriteDurations = (): number[] => [];
+const { projector, adapters } = await composeProjector(config, logger, {
+  wrapReadModels: (readModels) => {
+    const timed = timeBatchWrites(readModels);
+    drainBatchWriteDurations = timed.drain;
+    return timed.writer;
+  },
+});
+let emf: EmfPublisher | null = null;
 
 let shuttingDown = false;
 const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
@@ -33,6 +44,7 @@ const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
   }, config.projector.shutdownTimeoutMs);
   try {
     await projector.stop();
+    await emf?.stop();
     await adapters.close();
     clearTimeout(deadline);
     process.exit(0);
@@ -47,6 +59,13 @@ if (signalled !== null) {
   await shutdown(signalled);
 } else {
   const { healthPort } = await projector.start();
+  if (config.projector.emfIntervalMs > 0)
+    emf = startEmfPublisher({
+      metrics: projector.metrics,
+      batchWriteDurations: () => drainBatchWriteDurations(),
+      stage: config.projector.stage,
+      intervalMs: config.projector.emfIntervalMs,
+    });
   logger.info('projector started', {
     eventStore: config.eventStore.kind,
     readModels: config.readModels.kind,

@@ -36,7 +36,7 @@ const USER_STREAMS = ['user-'] as const;
 export const openLogSide = (config: Config): LogSide => {
   const { eventStore: store, projector } = config;
   if (store.kind === 'eventstoredb') {
-    const client = createEventStoreDBClient(store.connectionString);
+    const client = createEventStoreDBClient(store.connectionString, store);
     return {
       eventStore: createEventStoreDBEventStore(client),
       source: createEventStoreDBEventSource(client, { ...projector.subscription, streamPrefixes: USER_STREAMS }),
