@@ -6,7 +6,7 @@ import { openProjectorAdapters, type ProjectorAdapters } from './projectorAdapte
 
 export interface ComposeOptions {
   /** Wraps the read models the projector writes through (tests act between a write and its ack). */
-  readonly wrapReadModels?: (readModels: ReadModels) => ReadModels;
+  readonly wrapReadModels?: (readModels: ReadModels, adapters: ProjectorAdapters) => ReadModels;
   readonly healthHost?: string;
 }
 
@@ -15,7 +15,7 @@ export const composeProjector = async (config: Config, logger: Logger, options: 
   const adapters = await openProjectorAdapters(config, logger);
   const projector = createProjector({
     source: adapters.source,
-    readModels: options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels,
+    readModels: options.wrapReadModels?.(adapters.readModels, adapters) ?? adapters.readModels,
     eventStore: adapters.eventStore,
     settings: {
       ...config.projector,

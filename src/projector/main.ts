@@ -1,5 +1,8 @@
 import { loadConfig } from '#config';
+import { projectStoredEvent } from '#application/userProjection';
+import { guardCheckpoint } from './checkpointGuard.ts';
 import { composeProjector } from './composeProjector.ts';
+import { USER_STREAMS } from './projectorAdapters.ts';
 import { startEmfPublisher, timeBatchWrites, type EmfPublisher } from './emfMetrics.ts';
 import { createJsonLogger } from '#logging/jsonLogger';
 import { resolveSecretEnv } from '#secretEnv';
@@ -25,8 +28,21 @@ logger.info('starting', { eventStore: config.eventStore.kind, readModels: config
 
 let drainBatchWriteDurations = (): number[] => [];
 const { projector, adapters } = await composeProjector(config, logger, {
-  wrapReadModels: (readModels) => {
-    const timed = timeBatchWrites(readModels);
+  wrapReadModels: (readModels, adapters) => {
+    // Redis may lose acknowledged writes (failover, restored snapshot): repair before writing on.
+    const guarded =
+      config.readModels.kind === 'redis'
+        ? guardCheckpoint({
+            readModels,
+            eventStore: adapters.eventStore,
+            project: projectStoredEvent,
+            streamPrefixes: USER_STREAMS,
+            logger,
+            catchUpAtStart: config.eventStore.kind === 'eventstoredb',
+            onApplied: (count) => projector.metrics.eventsApplied.inc(count),
+          }).readModels
+        : readModels;
+    const timed = timeBatchWrites(guarded);
     drainBatchWriteDurations = timed.drain;
     return timed.writer;
   },

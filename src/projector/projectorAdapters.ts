@@ -30,7 +30,7 @@ export interface LogSide {
   close(): Promise<void>;
 }
 
-const USER_STREAMS = ['user-'] as const;
+export const USER_STREAMS = ['user-'] as const;
 
 /** The event log and the subscription over it, as configured: EventStoreDB, or SQLite under DATA_DIR. */
 export const openLogSide = (config: Config): LogSide => {
@@ -68,7 +68,13 @@ export const openLogSide = (config: Config): LogSide => {
 export const openReadModels = async (config: Config, logger: Logger): Promise<ReadModels> => {
   if (config.readModels.kind === 'sqlite') return createSqliteReadModels({ path: config.readModels.path });
   const client = await connectRedis(config.readModels.url, { onError: (error) => logger.warn('redis connection error', { error: error.message }) });
-  return createRedisReadModels({ client, version: config.readModelVersion, ownsClient: true });
+  return createRedisReadModels({
+    client,
+    version: config.readModelVersion,
+    ownsClient: true,
+    waitReplicas: config.readModels.waitReplicas,
+    waitTimeoutMs: config.readModels.waitTimeoutMs,
+  });
 };
 
 
