@@ -9,7 +9,7 @@
  */
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Reads one secret's string value. The default is Powertools' cached Secrets Manager provider. */
+/** Reads one secret's string value (Secrets Manager GetSecretValue by default). */
 export type FetchSecret = (secretId: string) => Promise<string>;
 
 const SUFFIX = '_SECRET_ARN';
@@ -24,11 +24,23 @@ export class SecretEnvError extends Error {
   }
 }
 
+/**
+ * A dynamic import of the SDK that ships with the Lambda runtime (and is a dependency of the
+ * projector image): bundles keep it external and lazy, so a function or process that has no
+ * secret to read never loads it. (Powertools' parameters utility was tried first: bundled, it
+ * turned this into a static import that every cold start paid for.) Secrets are read once per
+ * cold start; the caller keeps the result for the container's lifetime.
+ */
 const fetchFromSecretsManager: FetchSecret = async (secretId) => {
-  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
-  const value = await getSecret(secretId, { maxAge: 300 });
-  if (typeof value !== 'string') throw new Error('the secret has no string value (binary secrets are not supported)');
-  return value;
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({});
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (SecretString === undefined) throw new Error('the secret has no string value (binary secrets are not supported)');
+    return SecretString;
+  } finally {
+    client.destroy();
+  }
 };
 
 /** The variables that name a secret: `X_SECRET_ARN` → X, for every X not already set. */
