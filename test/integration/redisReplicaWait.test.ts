@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
@@ -40,6 +41,8 @@ describe('read-model writes that wait for a replica (WAIT)', () => {
 
   it('answers once a replica holds the batch', async () => {
     const replicaClient = await connectRedis(replica.url, { onError: () => undefined });
+    // A replica writes the RDB it receives into its working directory: not the repository.
+    await replicaClient.sendCommand(['CONFIG', 'SET', 'dir', tmpdir()]);
     await replicaClient.sendCommand(['REPLICAOF', '127.0.0.1', String(primary.port)]);
     const readModels = createRedisReadModels({ client, version: 1, ownsClient: false, waitReplicas: 1, waitTimeoutMs: 5000 });
     const deadline = Date.now() + 10_000;
