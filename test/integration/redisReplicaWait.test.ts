@@ -1,10 +1,10 @@
-import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
 import { isUnavailableError } from '#domain/errors';
 import type { ProjectedEvent } from '#ports/readModels';
 import { startPrivateRedis, type PrivateRedis } from '#test/support/redis';
+import { tempDir } from '#test/support/tempDir';
 
 const registration = (userId: string, position: bigint): ProjectedEvent => ({
   streamId: `user-${userId}`,
@@ -22,14 +22,21 @@ describe('read-model writes that wait for a replica (WAIT)', () => {
   let primary: PrivateRedis;
   let replica: PrivateRedis;
   let client: RedisClient;
+  let cwd: string;
+  const dir = tempDir('chronicle-redis-wait-');
 
   beforeAll(async () => {
+    // A replica writes the RDB it receives into its working directory: run both from a temp dir.
+    cwd = process.cwd();
+    process.chdir(dir.path);
     [primary, replica] = await Promise.all([startPrivateRedis(), startPrivateRedis()]);
+    process.chdir(cwd);
     client = await connectRedis(primary.url, { onError: () => undefined });
   });
   afterAll(async () => {
     await client?.close();
     await Promise.all([primary?.stop(), replica?.stop()]);
+    dir.remove();
   });
 
   it('is unavailable (retried, never acknowledged) while no replica confirms the batch', async () => {
@@ -41,8 +48,6 @@ describe('read-model writes that wait for a replica (WAIT)', () => {
 
   it('answers once a replica holds the batch', async () => {
     const replicaClient = await connectRedis(replica.url, { onError: () => undefined });
-    // A replica writes the RDB it receives into its working directory: not the repository.
-    await replicaClient.sendCommand(['CONFIG', 'SET', 'dir', tmpdir()]);
     await replicaClient.sendCommand(['REPLICAOF', '127.0.0.1', String(primary.port)]);
     const readModels = createRedisReadModels({ client, version: 1, ownsClient: false, waitReplicas: 1, waitTimeoutMs: 5000 });
     const deadline = Date.now() + 10_000;
