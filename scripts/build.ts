@@ -29,7 +29,7 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node24',
   format: 'esm',
   sourcemap: 'linked',
   keepNames: true,

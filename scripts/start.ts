@@ -83,6 +83,9 @@ const env: NodeJS.ProcessEnv = {
   DATA_DIR: dataDir,
   CHRONICLE_ESBUILD_DIR: esbuildDir,
   SLS_TELEMETRY_DISABLED: '1',
+  // esbuild's service is a Go process that otherwise keeps the peak heap of bundling every
+  // function (~1.3 GB): a soft memory limit makes its GC hand memory back after the builds.
+  GOMEMLIMIT: process.env['GOMEMLIMIT'] ?? '256MiB',
   SLS_NOTIFICATIONS_MODE: 'off',
 };
 

@@ -7,11 +7,25 @@ import type { PersistentGroupSettings } from '#adapters/eventstoredb/index';
  */
 export type EventStoreConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'eventstoredb'; readonly connectionString: string };
+  | {
+      readonly kind: 'eventstoredb';
+      readonly connectionString: string;
+      /** PEM of the CA that signed the server certificates (EVENTSTORE_CA_CERT); TLS verifies against it. */
+      readonly caCertPem?: string;
+    };
 
 export type ReadModelsConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'redis'; readonly url: string };
+  | {
+      readonly kind: 'redis';
+      readonly url: string;
+      /**
+       * Replicas that must confirm a batch (`WAIT`) before the projector acknowledges it; 0 = do not
+       * wait. A failover can otherwise lose a write that EventStoreDB already counts as applied.
+       */
+      readonly waitReplicas: number;
+      readonly waitTimeoutMs: number;
+    };
 
 /** Where data keys are kept, how they are wrapped, and how long a process may cache one. */
 export interface DataKeysConfig {
@@ -42,6 +56,10 @@ export interface ProjectorConfig {
   readonly subscription: PersistentGroupSettings;
   /** SQLite source: how often to look for new events when caught up. */
   readonly pollIntervalMs: number;
+  /** CloudWatch EMF lines on stdout every this many ms (0: none, the local default). */
+  readonly emfIntervalMs: number;
+  /** The EMF `Stage` dimension (CHRONICLE_STAGE). */
+  readonly stage: string;
   /** Blue/green read models (README § Read-model versions). */
   readonly versions: ReadModelVersionsConfig;
 }
@@ -190,6 +208,33 @@ const readKeyWrapping = (env: Env, dataDir: string): DataKeysConfig['wrapping'] 
   return { kind: 'local-file', path: path.join(dataDir, 'key-wrapping.key') };
 };
 
+/**
+ * REDIS_URL, or the parts a deployment holds separately: REDIS_HOST (+ REDIS_PORT, REDIS_TLS) with
+ * REDIS_AUTH_TOKEN, the ElastiCache AUTH token resolved from Secrets Manager at start.
+ */
+const readRedisUrl = (env: Env): string | undefined => {
+  const url = readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const host = readString(env, 'REDIS_HOST');
+  if (url !== undefined || host === undefined) return url;
+  if (!/^[A-Za-z0-9.-]+$/.test(host)) throw new ConfigError('REDIS_HOST', 'must be a host name or an IPv4 address');
+  const port = readInt(env, 'REDIS_PORT', 6379, 1, 65_535);
+  const tls = readString(env, 'REDIS_TLS') ?? 'true';
+  if (tls !== 'true' && tls !== 'false') throw new ConfigError('REDIS_TLS', 'must be true or false');
+  const token = readString(env, 'REDIS_AUTH_TOKEN');
+  const auth = token === undefined ? '' : `:${encodeURIComponent(token)}@`;
+  return `${tls === 'true' ? 'rediss' : 'redis'}://${auth}${host}:${port}`;
+};
+
+/** A deployed stage sets CHRONICLE_REQUIRE_PRODUCTION_STORES=true: it never falls back to SQLite. */
+const requireProductionStores = (env: Env): boolean => {
+  const raw = readString(env, 'CHRONICLE_REQUIRE_PRODUCTION_STORES') ?? 'false';
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError('CHRONICLE_REQUIRE_PRODUCTION_STORES', 'must be true or false');
+  return raw === 'true';
+};
+
+const missingInProduction = (variable: string, alternatives: string): ConfigError =>
+  new ConfigError(variable, `is required: CHRONICLE_REQUIRE_PRODUCTION_STORES=true and a deployed stage never falls back to SQLite (set ${alternatives})`);
+
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 // A scope is one space-free token (RFC 6749 § 3.3).
@@ -249,7 +294,14 @@ export const requireHttpSecurity = (config: Config): { readonly auth: AuthConfig
 export const loadConfig = (env: Env = process.env): Config => {
   const dataDir = path.resolve(readString(env, 'DATA_DIR') ?? '.data');
   const esdb = readEventStoreConnectionString(env);
-  const redis = readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const redis = readRedisUrl(env);
+  if (requireProductionStores(env)) {
+    if (esdb === undefined) throw missingInProduction('EVENTSTORE_CONNECTION_STRING', 'it, or EVENTSTORE_CONNECTION_STRING_SECRET_ARN');
+    if (redis === undefined) throw missingInProduction('REDIS_URL', 'it, REDIS_URL_SECRET_ARN, or REDIS_HOST with REDIS_AUTH_TOKEN_SECRET_ARN');
+  }
+  const caCertPem = readString(env, 'EVENTSTORE_CA_CERT');
+  if (caCertPem !== undefined && !caCertPem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError('EVENTSTORE_CA_CERT', 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)');
   const logLevel = readString(env, 'LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   const bufferSize = readInt(env, 'PROJECTOR_SUBSCRIPTION_BUFFER_SIZE', 2000, 1, 100_000);
@@ -260,8 +312,17 @@ export const loadConfig = (env: Env = process.env): Config => {
 
   return Object.freeze({
     dataDir,
-    eventStore: esdb ? { kind: 'eventstoredb', connectionString: esdb } : { kind: 'sqlite', path: path.join(dataDir, 'events.sqlite') },
-    readModels: redis ? { kind: 'redis', url: redis } : { kind: 'sqlite', path: path.join(dataDir, 'read-models.sqlite') },
+    eventStore: esdb
+      ? { kind: 'eventstoredb', connectionString: esdb, ...(caCertPem === undefined ? {} : { caCertPem: `${caCertPem.replace(/\\n/g, '\n')}\n` }) }
+      : { kind: 'sqlite', path: path.join(dataDir, 'events.sqlite') },
+    readModels: redis
+      ? {
+          kind: 'redis',
+          url: redis,
+          waitReplicas: readInt(env, 'REDIS_WAIT_REPLICAS', 0, 0, 5),
+          waitTimeoutMs: readInt(env, 'REDIS_WAIT_TIMEOUT_MS', 1_000, 1, 60_000),
+        }
+      : { kind: 'sqlite', path: path.join(dataDir, 'read-models.sqlite') },
     dataKeys: {
       // Beside the event log: EventStoreDB key streams in production, their own SQLite file locally.
       store: esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'keys.sqlite') },
@@ -295,6 +356,8 @@ export const loadConfig = (env: Env = process.env): Config => {
         activationMaxLag: readInt(env, 'PROJECTOR_ACTIVATION_MAX_LAG', 100, 0, 1_000_000),
         checkIntervalMs: readInt(env, 'PROJECTOR_VERSION_CHECK_INTERVAL_MS', 1_000, 10, 600_000),
       },
+      emfIntervalMs: readInt(env, 'PROJECTOR_EMF_INTERVAL_MS', 0, 0, 3_600_000),
+      stage: readString(env, 'CHRONICLE_STAGE') ?? 'local',
     },
     http: {
       consistencyWaitMs: readInt(env, 'CONSISTENCY_WAIT_MS', 2_000, 0, 29_000),

@@ -11,16 +11,18 @@ import { createConsistencyTokens } from '#http/consistencyToken';
 import type { HttpStackDeps } from '#http/httpHandler';
 import { createRequestFingerprinter } from '#http/requestFingerprint';
 import { createJsonLogger, type Logger } from '#logging/jsonLogger';
+import { resolveSecretEnv } from '#secretEnv';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModelRegistry } from '#ports/readModels';
 
 /**
  * The composition root of the Lambdas: configuration → adapters, once per container. Config
- * and logger are read at module load (a bad variable fails the cold start, naming it); the
+ * and logger are read at module load, secrets resolved from Secrets Manager first (a bad or
+ * missing variable fails the cold start, naming it); the
  * adapters are built on first use, so a container connects only when a request needs it, and
  * warm invocations reuse the same clients.
  */
-export const config: Config = loadConfig();
+export const config: Config = loadConfig(await resolveSecretEnv(process.env));
 export const logger: Logger = createJsonLogger('http', config.logLevel);
 const security = requireHttpSecurity(config);
 
@@ -46,7 +48,7 @@ export const httpStackDeps: HttpStackDeps = {
 const buildEsdbClient = async (settings: Config['eventStore']): Promise<EventStoreDBClient | null> => {
   if (settings.kind !== 'eventstoredb') return null;
   const { createEventStoreDBClient } = await import('#adapters/eventstoredb/index');
-  return createEventStoreDBClient(settings.connectionString);
+  return createEventStoreDBClient(settings.connectionString, settings);
 };
 
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {

@@ -10,7 +10,7 @@ import { openProjectorAdapters, type ProjectorAdapters } from './projectorAdapte
 
 export interface ComposeOptions {
   /** Wraps the read models the projector writes through (tests act between a write and its ack). */
-  readonly wrapReadModels?: (readModels: ReadModels) => ReadModels;
+  readonly wrapReadModels?: (readModels: ReadModels, adapters: ProjectorAdapters) => ReadModels;
   readonly healthHost?: string;
 }
 
@@ -18,7 +18,7 @@ export interface ComposeOptions {
 export const composeProjector = async (config: Config, logger: Logger, options: ComposeOptions = {}): Promise<{ projector: Projector; adapters: ProjectorAdapters }> => {
   const adapters = await openProjectorAdapters(config, logger);
   const metrics = createProjectorMetrics();
-  const writer = createSupersedableWriter(options.wrapReadModels?.(adapters.readModels) ?? adapters.readModels);
+  const writer = createSupersedableWriter(options.wrapReadModels?.(adapters.readModels, adapters) ?? adapters.readModels);
   const supersede = (superseded: boolean): void => {
     if (superseded !== writer.isSuperseded()) logger.info(superseded ? 'own read-model version superseded: acknowledging without writing' : 'own read-model version written again', { version: config.readModelVersion });
     writer.setSuperseded(superseded);

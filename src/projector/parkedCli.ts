@@ -1,4 +1,5 @@
 import { loadConfig } from '#config';
+import { resolveSecretEnv } from '#secretEnv';
 import type { ParkedEvent } from '#ports/eventSource';
 import { openLogSide } from './projectorAdapters.ts';
 
@@ -17,7 +18,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const log = openLogSide(loadConfig());
+  const log = openLogSide(loadConfig(await resolveSecretEnv(process.env)));
   try {
     if (command === 'replay') {
       const count = await log.parked.replay();

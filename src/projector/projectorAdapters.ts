@@ -41,13 +41,13 @@ export interface LogSide {
   close(): Promise<void>;
 }
 
-const USER_STREAMS = ['user-'] as const;
+export const USER_STREAMS = ['user-'] as const;
 
 /** The event log and the subscription over it, as configured: EventStoreDB, or SQLite under DATA_DIR. */
 export const openLogSide = (config: Config): LogSide => {
   const { eventStore: store, projector } = config;
   if (store.kind === 'eventstoredb') {
-    const client = createEventStoreDBClient(store.connectionString);
+    const client = createEventStoreDBClient(store.connectionString, store);
     // One group per read-model version: each version's subscription starts at its own checkpoint.
     const groupName = subscriptionGroupFor(projector.subscription.groupName, config.readModelVersion);
     return {
@@ -83,7 +83,13 @@ export const openLogSide = (config: Config): LogSide => {
 export const openReadModelRegistry = async (config: Config, logger: Logger): Promise<ReadModelRegistry> => {
   if (config.readModels.kind === 'sqlite') return createSqliteReadModelRegistry({ path: config.readModels.path });
   const client = await connectRedis(config.readModels.url, { onError: (error) => logger.warn('redis connection error', { error: error.message }) });
-  return createRedisReadModelRegistry({ client, ownsClient: true, namespace: config.readModelRegistryNamespace });
+  return createRedisReadModelRegistry({
+    client,
+    ownsClient: true,
+    namespace: config.readModelRegistryNamespace,
+    waitReplicas: config.readModels.waitReplicas,
+    waitTimeoutMs: config.readModels.waitTimeoutMs,
+  });
 };
 
 export const openProjectorAdapters = async (config: Config, logger: Logger): Promise<ProjectorAdapters> => {

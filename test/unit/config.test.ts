@@ -28,7 +28,36 @@ describe('configuration', () => {
   it('chooses EventStoreDB and Redis when their variables are set', () => {
     const config = loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb+discover://a:2113,b:2113', REDIS_URL: 'redis://cache:6379' });
     expect(config.eventStore).toEqual({ kind: 'eventstoredb', connectionString: 'esdb+discover://a:2113,b:2113' });
-    expect(config.readModels).toEqual({ kind: 'redis', url: 'redis://cache:6379' });
+    expect(config.readModels).toEqual({ kind: 'redis', url: 'redis://cache:6379', waitReplicas: 0, waitTimeoutMs: 1000 });
+  });
+
+  it('builds the Redis URL from REDIS_HOST and the AUTH token a deployment resolves from Secrets Manager', () => {
+    const config = loadConfig({ REDIS_HOST: 'master.chronicle.cache.amazonaws.com', REDIS_PORT: '6380', REDIS_AUTH_TOKEN: 'to/ken', REDIS_WAIT_REPLICAS: '1' });
+    expect(config.readModels).toEqual({ kind: 'redis', url: 'rediss://:to%2Fken@master.chronicle.cache.amazonaws.com:6380', waitReplicas: 1, waitTimeoutMs: 1000 });
+  });
+
+  it('keeps the EventStoreDB CA certificate for TLS', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----';
+    const config = loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb://db:2113', EVENTSTORE_CA_CERT: pem });
+    expect(config.eventStore).toMatchObject({ kind: 'eventstoredb', caCertPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' });
+  });
+
+  describe('on a deployed stage (CHRONICLE_REQUIRE_PRODUCTION_STORES=true)', () => {
+    it.each([
+      [{}, 'EVENTSTORE_CONNECTION_STRING'],
+      [{ EVENTSTORE_CONNECTION_STRING: 'esdb://db:2113' }, 'REDIS_URL'],
+      [{ REDIS_URL: 'rediss://cache:6379' }, 'EVENTSTORE_CONNECTION_STRING'],
+    ])('never falls back to SQLite: it fails naming the missing store (%o)', (env, variable) => {
+      const error = failureOf({ CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true', ...env });
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe(variable);
+      expect((error as ConfigError).message).toMatch(/never falls back to SQLite/);
+    });
+
+    it('starts with both stores', () => {
+      const config = loadConfig({ CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true', EVENTSTORE_CONNECTION_STRING: 'esdb://db:2113', REDIS_HOST: 'cache' });
+      expect([config.eventStore.kind, config.readModels.kind]).toEqual(['eventstoredb', 'redis']);
+    });
   });
 
   it('treats an empty variable as unset', () => {
@@ -42,6 +71,11 @@ describe('configuration', () => {
       [{ PROJECTOR_BATCH_SIZE: 'lots' }, 'PROJECTOR_BATCH_SIZE'],
       [{ PROJECTOR_BATCH_SIZE: '0' }, 'PROJECTOR_BATCH_SIZE'],
       [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+      [{ EVENTSTORE_CONNECTION_STRING: 'esdb://db:2113', EVENTSTORE_CA_CERT: 'not a pem' }, 'EVENTSTORE_CA_CERT'],
+      [{ REDIS_HOST: 'cache/0' }, 'REDIS_HOST'],
+      [{ REDIS_HOST: 'cache', REDIS_TLS: 'yes' }, 'REDIS_TLS'],
+      [{ REDIS_URL: 'redis://cache', REDIS_WAIT_REPLICAS: '9' }, 'REDIS_WAIT_REPLICAS'],
+      [{ CHRONICLE_REQUIRE_PRODUCTION_STORES: 'yes' }, 'CHRONICLE_REQUIRE_PRODUCTION_STORES'],
       [{ PROJECTOR_SUBSCRIPTION_BUFFER_SIZE: '100', PROJECTOR_SUBSCRIPTION_READ_BATCH_SIZE: '100' }, 'PROJECTOR_SUBSCRIPTION_READ_BATCH_SIZE'],
     ])('fails at start naming the variable (%o)', (env, variable) => {
       const error = failureOf(env);

@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { EventStoreDBClient } from '@eventstore/db-client';
 
 export type { EventStoreDBClient } from '@eventstore/db-client';
@@ -48,8 +52,21 @@ export const withConnectionDefaults = (connectionString: string): string => {
  * Single node: `esdb://host:2113?tls=false`; cluster: `esdb+discover://host:2113` (gossip
  * picks the leader). Nothing connects until the first request.
  */
-export const createEventStoreDBClient = (connectionString: string): EventStoreDBClient =>
-  EventStoreDBClient.connectionString(withConnectionDefaults(connectionString));
+export const createEventStoreDBClient = (connectionString: string, options: { readonly caCertPem?: string } = {}): EventStoreDBClient =>
+  EventStoreDBClient.connectionString(withCaFile(withConnectionDefaults(connectionString), options.caCertPem));
+
+/**
+ * The client reads a CA only from a file named by `tlsCAFile`. A deployment holds the PEM in
+ * Secrets Manager (never in the image), so it is written once under the temporary directory
+ * (Lambda's /tmp; the projector task mounts a scratch volume there, its root filesystem being
+ * read-only) and named in the connection string, unless the string names a file already.
+ */
+const withCaFile = (connectionString: string, caCertPem: string | undefined): string => {
+  if (caCertPem === undefined || /[?&]tls_?ca_?file=/i.test(connectionString)) return connectionString;
+  const file = path.join(tmpdir(), `eventstoredb-ca-${createHash('sha256').update(caCertPem).digest('hex').slice(0, 16)}.pem`);
+  writeFileSync(file, caCertPem, { mode: 0o600 });
+  return `${connectionString}${connectionString.includes('?') ? '&' : '?'}tlsCAFile=${encodeURIComponent(file)}`;
+};
 
 /**
  * Cancels the client's open calls (subscriptions, batch appends). For tests and the projector's

@@ -47,6 +47,9 @@ export interface RedisReadModelRegistryOptions {
   readonly ownsClient?: boolean;
   /** Registry key namespace (default `rm:`); tests sharing one server use their own. */
   readonly namespace?: string;
+  /** Replicas that must confirm each batch written to any version (WAIT), and the bound on that wait. */
+  readonly waitReplicas?: number;
+  readonly waitTimeoutMs?: number;
 }
 
 export const createRedisReadModelRegistry = (options: RedisReadModelRegistryOptions): ReadModelRegistry => {
@@ -130,7 +133,13 @@ export const createRedisReadModelRegistry = (options: RedisReadModelRegistryOpti
     readModels(version) {
       assertVersion(version);
       let readModels = opened.get(version);
-      if (readModels === undefined) opened.set(version, (readModels = createRedisReadModels({ client, version, ownsClient: false })));
+      if (readModels === undefined) opened.set(version, (readModels = createRedisReadModels({
+            client,
+            version,
+            ownsClient: false,
+            ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }),
+            ...(options.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: options.waitTimeoutMs }),
+          })));
       return readModels;
     },
     async close() {

@@ -1,4 +1,5 @@
 import { ErrorReply } from 'redis';
+import { UnavailableError } from '#domain/errors';
 import type { UserStatus } from '#domain/userState';
 import type { ApplyOutcome, HeldStream, ListUsersQuery, ProjectedEvent, ReadModels, UserPage, UserView } from '#ports/readModels';
 import { APPLY_BATCH_SCRIPT, APPLY_BATCH_SHA, decodeOutcomes, encodeBatch } from './applyBatchScript.ts';
@@ -14,6 +15,14 @@ export interface RedisReadModelsOptions {
   readonly version: number;
   /** Whether close() closes the client too (default true); false when the client is shared. */
   readonly ownsClient?: boolean;
+  /**
+   * Replicas that must hold a batch before applyBatch answers (`WAIT`), so that a failover cannot
+   * lose a write whose events were already acknowledged; 0 (default) does not wait. Fewer
+   * confirmations within waitTimeoutMs make the write an UnavailableError: the projector retries
+   * it (idempotent) and acknowledges nothing meanwhile.
+   */
+  readonly waitReplicas?: number;
+  readonly waitTimeoutMs?: number;
 }
 
 const USER_FIELDS = ['id', 'email', 'displayName', 'status', 'emailVerified', 'registeredAt', 'revision', 'position'] as const;
@@ -76,6 +85,17 @@ export const createRedisReadModels = (options: RedisReadModelsOptions): ReadMode
     }
   };
 
+  const waitReplicas = options.waitReplicas ?? 0;
+  const waitForReplicas = async (): Promise<void> => {
+    const confirmed = await send<number>('applyBatch', ['WAIT', String(waitReplicas), String(options.waitTimeoutMs ?? 1000)]);
+    if (confirmed < waitReplicas)
+      throw new UnavailableError(`redis: ${confirmed} of ${waitReplicas} replicas confirmed the batch within ${options.waitTimeoutMs ?? 1000} ms`, {
+        operation: 'applyBatch',
+        confirmed,
+        waitReplicas,
+      });
+  };
+
   const getUsers = (userIds: readonly string[]): Promise<Array<UserView | null>> =>
     // Issued in one tick, these go out as one pipeline.
     Promise.all(userIds.map(async (id) => toView(await send<Reply[]>('getUser', ['HMGET', keys.user(id), ...USER_FIELDS]))));
@@ -83,11 +103,14 @@ export const createRedisReadModels = (options: RedisReadModelsOptions): ReadMode
   return {
     async applyBatch(events: readonly ProjectedEvent[], checkpoint: bigint | null): Promise<ApplyOutcome[]> {
       const argv = encodeBatch(keys.prefix, events, checkpoint);
+      let outcomes: ApplyOutcome[];
       try {
-        return decodeOutcomes(await evalApplyBatch(argv), events.length);
+        outcomes = decodeOutcomes(await evalApplyBatch(argv), events.length);
       } catch (error) {
         throw translateRedisError(error, 'applyBatch');
       }
+      if (waitReplicas > 0) await waitForReplicas();
+      return outcomes;
     },
 
     async getUser(userId: string): Promise<UserView | null> {

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench:lambda` — each function as deployed: its zip size, and its module init time
+ * (the import of its bundle in a fresh Node 24 process, source maps on as deployed, the production
+ * configuration, median of several runs). Writes bench/results/lambda.json.
+ *
+ *   npm run bench:lambda                 package the prod stage, then measure
+ *   npm run bench:lambda -- --runs 9     more runs per function (default 7)
+ *   npm run bench:lambda -- --from DIR   measure an existing `serverless package --package DIR`
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT, extractFunction, handlerModule, node24Binary, packageStage, zipBytes, type CloudFormationTemplate } from '#scripts/lambdaBundles';
+
+const run = promisify(execFile);
+
+const ZIP_BUDGET_BYTES = 1024 * 1024;
+const INIT_BUDGET_MS = 250;
+
+const argValue = (name: string): string | undefined => {
+  const index = process.argv.indexOf(name);
+  return index < 0 ? undefined : process.argv[index + 1];
+};
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+/** What a deployed function has once its secrets are resolved (nothing listens: init connects to nothing). */
+const PRODUCTION_ENV = {
+  CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true',
+  EVENTSTORE_CONNECTION_STRING: 'esdb+discover://127.0.0.1:2113',
+  REDIS_URL: 'rediss://:token@127.0.0.1:6379',
+  LOG_LEVEL: 'info',
+};
+
+const IMPORT_AND_TIME = 'const t = performance.now(); await import(process.env.BUNDLE); process.stdout.write(String(performance.now() - t));';
+
+const measureInit = async (node: string, taskDir: string, bundle: string): Promise<number> => {
+  const { stdout } = await run(node, ['--enable-source-maps', '--input-type=module', '-e', IMPORT_AND_TIME], {
+    cwd: taskDir,
+    env: { PATH: process.env['PATH'], ...PRODUCTION_ENV, BUNDLE: path.join(taskDir, bundle) },
+  });
+  return Number(stdout);
+};
+
+const runs = Number(argValue('--runs') ?? 7);
+const from = argValue('--from');
+const workDir = path.join(REPO_ROOT, '.tmp', `lambda-bench-${process.pid}`);
+mkdirSync(workDir, { recursive: true });
+
+try {
+  const packaged = from
+    ? {
+        template: JSON.parse(readFileSync(path.join(from, 'cloudformation-template-update-stack.json'), 'utf8')) as CloudFormationTemplate,
+        zips: new Map(
+          readdirSync(from)
+            .filter((f) => f.endsWith('.zip'))
+            .map((f) => [f.slice(0, -4), path.join(from, f)] as const),
+        ),
+      }
+    : await packageStage('prod', path.join(workDir, 'package'));
+  const node = await node24Binary();
+  const { stdout: nodeVersion } = await run(node, ['--version']);
+
+  const functions = [];
+  for (const [name, zip] of [...packaged.zips].sort(([a], [b]) => a.localeCompare(b))) {
+    const taskDir = await extractFunction(zip, path.join(workDir, 'task', name));
+    const bundle = handlerModule(name, packaged.template);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i += 1) times.push(await measureInit(node, taskDir, bundle));
+    const result = {
+      name,
+      zipBytes: zipBytes(zip),
+      initMsMedian: Math.round(median(times) * 10) / 10,
+      initMsMin: Math.round(Math.min(...times) * 10) / 10,
+      initMsMax: Math.round(Math.max(...times) * 10) / 10,
+    };
+    functions.push(result);
+    console.log(`${name.padEnd(16)} zip ${(result.zipBytes / 1024).toFixed(0).padStart(5)} KiB   init median ${result.initMsMedian} ms (${result.initMsMin}–${result.initMsMax})`);
+  }
+
+  const results = {
+    measuredAt: new Date().toISOString(),
+    node: nodeVersion.trim(),
+    machine: `${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, load ${os.loadavg()[0]?.toFixed(1)}`,
+    runsPerFunction: runs,
+    method: 'fresh `node --enable-source-maps` process per run; time of `await import(bundle)` from the extracted zip, production configuration, nothing listening',
+    budget: { zipBytes: ZIP_BUDGET_BYTES, initMsMedian: INIT_BUDGET_MS },
+    withinBudget: functions.every((f) => f.zipBytes < ZIP_BUDGET_BYTES && f.initMsMedian < INIT_BUDGET_MS),
+    functions,
+  };
+  mkdirSync(path.join(REPO_ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(path.join(REPO_ROOT, 'bench/results/lambda.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`bench/results/lambda.json written; within budget: ${results.withinBudget}`);
+  process.exitCode = results.withinBudget ? 0 : 1;
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}

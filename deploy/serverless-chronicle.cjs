@@ -1,0 +1,96 @@
+'use strict';
+/**
+ * Chronicle's own serverless plugin (serverless.yml `plugins`), for what the framework cannot say:
+ *
+ * 1. serverless@3's schema predates `nodejs24.x`; it is added so validation does not warn.
+ * 2. A production stage (param productionStage: true) refuses to package or deploy while a required
+ *    param is empty, naming it, and while authIssuer and authAudience are not given together.
+ * 3. Every function gets an Errors and a Throttles alarm to the alarm topic, and the reserved
+ *    concurrency of its group when that param is set (an empty param reserves nothing).
+ *
+ * The checks are exported for test/deploy/template.test.ts.
+ */
+
+const isEmpty = (value) => value === undefined || value === null || String(value).trim() === '';
+
+/** Problems with the params of a production stage, one message per param (empty when none). */
+const productionParamProblems = (chronicle) => {
+  if (String(chronicle.productionStage) !== 'true') return [];
+  const problems = Object.entries(chronicle.requiredParams ?? {})
+    .filter(([, value]) => isEmpty(value))
+    .map(([name]) => `${name}: required on a production stage and empty (set it under params in serverless.yml or pass --param="${name}=…")`);
+  const { authIssuer, authAudience } = chronicle.pairedParams ?? {};
+  if (!isEmpty(authIssuer) && isEmpty(authAudience)) problems.push('authAudience: required when authIssuer is set');
+  if (isEmpty(authIssuer) && !isEmpty(authAudience)) problems.push('authIssuer: required when authAudience is set');
+  if (!isEmpty(authIssuer) && !/^https:\/\/\S+$/.test(String(authIssuer))) problems.push('authIssuer: must be an https:// URL');
+  return problems;
+};
+
+const alarm = (description, functionRef, metricName, topic) => ({
+  Type: 'AWS::CloudWatch::Alarm',
+  Properties: {
+    AlarmDescription: description,
+    Namespace: 'AWS/Lambda',
+    MetricName: metricName,
+    Dimensions: [{ Name: 'FunctionName', Value: functionRef }],
+    Statistic: 'Sum',
+    Period: 300,
+    EvaluationPeriods: 1,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
+    TreatMissingData: 'notBreaching',
+    AlarmActions: [topic],
+    OKActions: [topic],
+  },
+});
+
+class ChroniclePlugin {
+  constructor(serverless) {
+    this.serverless = serverless;
+    const runtimes = serverless.configSchemaHandler?.schema?.definitions?.awsLambdaRuntime?.enum;
+    if (Array.isArray(runtimes) && !runtimes.includes('nodejs24.x')) runtimes.push('nodejs24.x');
+    this.hooks = {
+      'before:package:initialize': () => this.checkParams(),
+      'package:compileEvents': () => this.addFunctionSettings(),
+    };
+  }
+
+  chronicle() {
+    return this.serverless.service.custom?.chronicle ?? {};
+  }
+
+  checkParams() {
+    const problems = productionParamProblems(this.chronicle());
+    if (problems.length > 0)
+      throw new this.serverless.classes.Error(`Stage ${this.serverless.service.provider.stage} is a production stage:\n  ${problems.join('\n  ')}`);
+  }
+
+  addFunctionSettings() {
+    const { service } = this.serverless;
+    const naming = this.serverless.getProvider('aws').naming;
+    const resources = service.provider.compiledCloudFormationTemplate.Resources;
+    const chronicle = this.chronicle();
+    const topic = chronicle.alarmTopic;
+    for (const name of service.getAllFunctions()) {
+      const logicalId = naming.getLambdaLogicalId(name);
+      if (resources[logicalId] === undefined) continue;
+      const ref = { Ref: logicalId };
+      if (topic !== undefined) {
+        resources[`${logicalId}ErrorsAlarm`] = alarm(`${name}: the function failed (crash, timeout or init error)`, ref, 'Errors', topic);
+        resources[`${logicalId}ThrottlesAlarm`] = alarm(`${name}: invocations were throttled`, ref, 'Throttles', topic);
+      }
+    }
+    for (const [group, { value, functions }] of Object.entries(chronicle.reservedConcurrency ?? {})) {
+      if (isEmpty(value)) continue;
+      const reserved = Number(value);
+      if (!Number.isInteger(reserved) || reserved < 1) throw new this.serverless.classes.Error(`${group}ReservedConcurrency: must be a whole number of 1 or more, got "${value}"`);
+      for (const name of functions) {
+        const fn = resources[naming.getLambdaLogicalId(name)];
+        if (fn !== undefined) fn.Properties.ReservedConcurrentExecutions = reserved;
+      }
+    }
+  }
+}
+
+module.exports = ChroniclePlugin;
+module.exports.productionParamProblems = productionParamProblems;

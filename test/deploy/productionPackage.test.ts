@@ -1,0 +1,369 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, extractFunction, handlerModule, node24Binary, packageStage, zipBytes, type PackagedStage } from '#scripts/lambdaBundles';
+import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
+import { freePort } from '#test/support/ports';
+import { uniqueReadModelVersion } from '#test/support/readModelDump';
+import { requireRedis, sharedRedisUrl } from '#test/support/redis';
+
+const run = promisify(execFile);
+const require = (await import('node:module')).createRequire(import.meta.url);
+const { productionParamProblems } = require('../../deploy/serverless-chronicle.cjs') as {
+  productionParamProblems: (chronicle: Record<string, unknown>) => string[];
+};
+
+type Resource = PackagedStage['template']['Resources'][string];
+type Json = Record<string, unknown>;
+
+const workDir = path.join(REPO_ROOT, '.tmp', `production-package-${process.pid}`);
+let packaged: PackagedStage;
+
+const resourcesOf = (type: string): Array<[string, Resource]> => Object.entries(packaged.template.Resources).filter(([, r]) => r.Type === type);
+const props = (resource: Resource | undefined): Json => (resource?.Properties ?? {}) as Json;
+const functions = (): Array<[string, Resource]> => resourcesOf('AWS::Lambda::Function');
+const resource = (id: string): Resource => {
+  const found = packaged.template.Resources[id];
+  if (found === undefined) throw new Error(`no resource ${id}`);
+  return found;
+};
+const container = (): Json => (props(resource('ProjectorTaskDefinition'))['ContainerDefinitions'] as Json[])[0] ?? {};
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Every IAM policy statement in the template: inline role policies and the functions' role. */
+const statements = (): Array<{ role: string; statement: Json }> =>
+  resourcesOf('AWS::IAM::Role').flatMap(([role, r]) =>
+    ((props(r)['Policies'] as Json[] | undefined) ?? []).flatMap((policy) =>
+      ((policy['PolicyDocument'] as Json)['Statement'] as Json[]).map((statement) => ({ role, statement })),
+    ),
+  );
+
+const allowsOn = (role: string, action: string): unknown[] =>
+  statements()
+    .filter((s) => s.role === role && asArray(s.statement['Action'] as string | string[]).includes(action))
+    .flatMap((s) => asArray(s.statement['Resource']));
+
+/** Values a secret would look like: credentials in a URL, a PEM, a connection string, a long random token. */
+const SECRET_LOOKING_VALUE = /(:\/\/[^/\s]*:[^@/\s]+@)|-----BEGIN|^(esdb|kurrentdb|kdb|redis|rediss)(\+discover)?:\/\/|^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)[A-Za-z0-9+/=_-]{32,}$/;
+/** Names of settings that must arrive as *_SECRET_ARN, never as values. */
+const SENSITIVE_NAMES = ['EVENTSTORE_CONNECTION_STRING', 'EVENTSTORE_CA_CERT', 'REDIS_URL', 'REDIS_AUTH_TOKEN', 'EMAIL_RESERVATION_KEY', 'CONSISTENCY_TOKEN_KEY'];
+
+const literalStrings = (value: unknown): string[] =>
+  typeof value === 'string' ? [value] : Array.isArray(value) ? value.flatMap(literalStrings) : value !== null && typeof value === 'object' ? Object.values(value).flatMap(literalStrings) : [];
+
+beforeAll(async () => {
+  packaged = await packageStage('prod', path.join(workDir, 'package'));
+}, 180_000);
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+describe('the compiled production template (serverless package --stage prod, no credentials, no variables)', () => {
+  describe('the functions', () => {
+    it('run on nodejs24.x, arm64, in the private subnets behind the Lambda security group', () => {
+      expect(functions().length).toBe(10);
+      for (const [id, fn] of functions()) {
+        const p = props(fn);
+        expect([id, p['Runtime'], p['Architectures']]).toEqual([id, 'nodejs24.x', ['arm64']]);
+        const vpc = p['VpcConfig'] as Json;
+        expect(vpc['SecurityGroupIds']).toEqual([{ Ref: 'LambdaSecurityGroup' }]);
+        expect(JSON.stringify(vpc['SubnetIds'])).toContain('PrivateSubnetA');
+        expect(JSON.stringify(vpc['SubnetIds'])).toContain('PrivateSubnetB');
+      }
+    });
+
+    it('carry no secret in their environment: sensitive settings only as *_SECRET_ARN', () => {
+      const environments: Array<[string, Json]> = [
+        ...functions().map(([id, fn]) => [id, ((props(fn)['Environment'] as Json)['Variables'] ?? {}) as Json] as [string, Json]),
+        ['ProjectorTaskDefinition', Object.fromEntries((container()['Environment'] as Array<{ Name: string; Value: unknown }>).map((e) => [e.Name, e.Value]))],
+      ];
+      for (const [id, variables] of environments) {
+        for (const name of SENSITIVE_NAMES) expect([id, name, variables[name]]).toEqual([id, name, undefined]);
+        for (const [name, value] of Object.entries(variables))
+          for (const text of literalStrings(value)) expect([id, name, SECRET_LOOKING_VALUE.test(text)]).toEqual([id, name, false]);
+        expect([id, variables['CHRONICLE_REQUIRE_PRODUCTION_STORES']]).toEqual([id, 'true']);
+        expect(variables['DATA_KEY_KMS_KEY_ARN']).toEqual({ 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] });
+        expect(variables['EVENTSTORE_CONNECTION_STRING_SECRET_ARN']).toBe('chronicle/prod/eventstore-connection-string');
+      }
+    });
+
+    it('get the issuer and audience of the JWT authorizer', () => {
+      for (const [id, fn] of functions()) {
+        const variables = (props(fn)['Environment'] as Json)['Variables'] as Json;
+        expect([id, JSON.stringify(variables['AUTH_ISSUER'])]).toEqual([id, JSON.stringify(props(resource('HttpApiAuthorizerJwt'))['JwtConfiguration'] && variables['AUTH_ISSUER'])]);
+        expect(variables['AUTH_AUDIENCE']).toBeDefined();
+      }
+      const jwt = props(resource('HttpApiAuthorizerJwt'));
+      expect(jwt['AuthorizerType']).toBe('JWT');
+      expect(JSON.stringify(jwt['JwtConfiguration'])).toContain('cognito-idp');
+    });
+
+    it('sit behind the JWT authorizer on every route except GET /health and the catch-all', () => {
+      const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => props(r));
+      expect(routes.length).toBe(10);
+      for (const route of routes) {
+        const open = route['RouteKey'] === 'GET /health' || route['RouteKey'] === '$default';
+        expect([route['RouteKey'], route['AuthorizationType'] ?? 'NONE']).toEqual([route['RouteKey'], open ? 'NONE' : 'JWT']);
+      }
+    });
+
+    it('are zipped under 1 MB each', () => {
+      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < 1024 * 1024]).toEqual([name, true]);
+    });
+  });
+
+  describe('least privilege', () => {
+    it('grants no wildcard action, and a wildcard resource only where AWS has no other form', () => {
+      expect(statements().length).toBeGreaterThan(0);
+      for (const { role, statement } of statements()) {
+        for (const action of asArray(statement['Action'] as string | string[])) expect([role, action]).not.toEqual([role, expect.stringMatching(/^\*$|:\*$/)]);
+        if (asArray(statement['Resource']).includes('*')) expect([role, statement['Action']]).toEqual([role, ['ecr:GetAuthorizationToken']]);
+      }
+    });
+
+    it('lets the functions and the projector use exactly the data-key wrapping key', () => {
+      const key = { 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] };
+      for (const role of ['IamRoleLambdaExecution', 'ProjectorTaskRole'])
+        for (const action of ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt']) expect([role, action, allowsOn(role, action)]).toEqual([role, action, [key]]);
+      expect(props(resource('DataKeyWrappingKey'))['EnableKeyRotation']).toBe(true);
+      expect(props(resource('DataKeyWrappingKeyAlias'))['TargetKeyId']).toEqual({ Ref: 'DataKeyWrappingKey' });
+    });
+
+    it('lets the functions read only this stage’s secrets', () => {
+      const secrets = JSON.stringify(allowsOn('IamRoleLambdaExecution', 'secretsmanager:GetSecretValue'));
+      expect(secrets).toContain('secret:chronicle/prod/eventstore-connection-string-??????');
+      expect(secrets).toContain('EmailReservationKeySecret');
+      expect(secrets).toContain('ConsistencyTokenKeySecret');
+      expect(secrets).toContain('RedisAuthTokenSecret');
+    });
+  });
+
+  describe('the network', () => {
+    it('has private subnets in two availability zones', () => {
+      const zones = ['PrivateSubnetA', 'PrivateSubnetB'].map((id) => JSON.stringify(props(resource(id))['AvailabilityZone']));
+      expect(zones).toEqual([JSON.stringify({ 'Fn::Select': [0, { 'Fn::GetAZs': '' }] }), JSON.stringify({ 'Fn::Select': [1, { 'Fn::GetAZs': '' }] })]);
+    });
+
+    it('lets only the functions and the projector reach Redis (6379) and EventStoreDB (2113), and nothing else in', () => {
+      const sources = [{ Ref: 'LambdaSecurityGroup' }, { Ref: 'ProjectorSecurityGroup' }];
+      for (const [id, group] of resourcesOf('AWS::EC2::SecurityGroup')) {
+        const ingress = (props(group)['SecurityGroupIngress'] as Json[] | undefined) ?? [];
+        for (const rule of ingress) expect([id, rule['CidrIp'], rule['CidrIpv6']]).toEqual([id, undefined, undefined]);
+        if (id === 'RedisSecurityGroup' || id === 'EventStoreSecurityGroup') {
+          const port = id === 'RedisSecurityGroup' ? 6379 : 2113;
+          expect(ingress.map((rule) => [rule['FromPort'], rule['ToPort'], rule['SourceSecurityGroupId']])).toEqual(sources.map((source) => [port, port, source]));
+        } else if (id !== 'EndpointSecurityGroup') expect([id, ingress]).toEqual([id, []]);
+      }
+      expect(resourcesOf('AWS::EC2::SecurityGroupIngress')).toEqual([]);
+    });
+  });
+
+  describe('Redis', () => {
+    it('is an ElastiCache Redis 7 replication group: Multi-AZ, automatic failover, TLS, encrypted at rest, AUTH from Secrets Manager', () => {
+      const group = props(resource('RedisReplicationGroup'));
+      expect(group).toMatchObject({
+        Engine: 'redis',
+        MultiAZEnabled: true,
+        AutomaticFailoverEnabled: true,
+        TransitEncryptionEnabled: true,
+        AtRestEncryptionEnabled: true,
+        NumCacheClusters: 2,
+        AuthToken: { 'Fn::Sub': '{{resolve:secretsmanager:${RedisAuthTokenSecret}:SecretString}}' },
+      });
+      expect(String(group['EngineVersion'])).toMatch(/^7\./);
+      expect(props(resource('RedisAuthTokenSecret'))['GenerateSecretString']).toBeDefined();
+    });
+
+    it('never evicts a read-model key', () => {
+      expect(props(resource('RedisParameterGroup'))).toMatchObject({ CacheParameterGroupFamily: 'redis7', Properties: { 'maxmemory-policy': 'noeviction' } });
+    });
+  });
+
+  describe('the projector on ECS Fargate', () => {
+    it('runs arm64, non-root, on a read-only root filesystem, with its secrets injected and the same health check as the image', () => {
+      const task = props(resource('ProjectorTaskDefinition'));
+      expect(task).toMatchObject({ RequiresCompatibilities: ['FARGATE'], NetworkMode: 'awsvpc', RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' } });
+      const c = container();
+      expect(c['ReadonlyRootFilesystem']).toBe(true);
+      expect(String(c['User'])).not.toMatch(/^(0|root)(:|$)/);
+      const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+      const imageCheck = /HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])/.exec(dockerfile)?.[1];
+      expect((c['HealthCheck'] as Json)['Command']).toEqual(['CMD', ...(JSON.parse(imageCheck ?? '[]') as string[])]);
+      expect(JSON.stringify(c['Secrets'])).toContain('REDIS_AUTH_TOKEN');
+      expect((c['LogConfiguration'] as Json)['LogDriver']).toBe('awslogs');
+      expect(props(resource('ProjectorLogGroup'))['RetentionInDays']).toBe(30);
+    });
+
+    it('gets more time to stop than it takes to finish its batch', () => {
+      const environment = Object.fromEntries((container()['Environment'] as Array<{ Name: string; Value: unknown }>).map((e) => [e.Name, e.Value]));
+      expect(Number(container()['StopTimeout']) * 1000).toBeGreaterThan(Number(environment['PROJECTOR_SHUTDOWN_TIMEOUT_MS']));
+    });
+
+    it('is a service that rolls back a deployment whose tasks never get healthy', () => {
+      const service = props(resource('ProjectorService'));
+      expect(service['LaunchType']).toBe('FARGATE');
+      expect((service['DeploymentConfiguration'] as Json)['DeploymentCircuitBreaker']).toEqual({ Enable: true, Rollback: true });
+      expect(service['DesiredCount']).toBe(2);
+      expect(JSON.stringify(service['NetworkConfiguration'])).toContain('"AssignPublicIp":"DISABLED"');
+    });
+  });
+
+  describe('alarms', () => {
+    const alarms = (): Json[] => resourcesOf('AWS::CloudWatch::Alarm').map(([, r]) => props(r));
+    const metricsOf = (alarm: Json): string[] => [
+      String(alarm['MetricName'] ?? ''),
+      ...((alarm['Metrics'] as Json[] | undefined) ?? []).map((m) => String(((m['MetricStat'] as Json | undefined)?.['Metric'] as Json | undefined)?.['MetricName'] ?? '')),
+    ];
+
+    it('watch the projector, the functions, the API and Redis', () => {
+      const watched = alarms().flatMap(metricsOf);
+      for (const metric of [
+        'ProjectorLagPositions',
+        'ProjectorLagSeconds',
+        'ProjectorParkedEvents',
+        'RunningTaskCount',
+        'DesiredTaskCount',
+        '5xx',
+        'EngineCPUUtilization',
+        'DatabaseMemoryUsagePercentage',
+        'Evictions',
+      ])
+        expect(watched).toContain(metric);
+      for (const [id] of functions())
+        for (const metric of ['Errors', 'Throttles']) {
+          const alarm = alarms().find((a) => a['MetricName'] === metric && JSON.stringify(a['Dimensions']) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: id } }]));
+          expect([id, metric, alarm !== undefined]).toEqual([id, metric, true]);
+        }
+    });
+
+    it('all go to the alarm topic', () => {
+      const topic = { 'Fn::If': ['CreateAlarmTopic', { Ref: 'AlarmTopic' }, ''] };
+      for (const alarm of alarms()) expect(alarm['AlarmActions']).toEqual([topic]);
+    });
+  });
+
+  it('throttles the API by default and allows no cross-origin caller unless configured', () => {
+    expect(props(resource('HttpApiStage'))['DefaultRouteSettings']).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    expect(JSON.stringify(props(resource('HttpApi'))['CorsConfiguration'])).toContain('HasCorsOrigins');
+  });
+});
+
+describe('a production stage with a required param left empty', () => {
+  it('refuses to package, naming the param', async () => {
+    // serverless rejects an empty --param value; a blank one is empty to the check.
+    const failure = await packageStage('prod', path.join(workDir, 'refused'), ['eventStoreConnectionSecret= ']).catch((error: unknown) => error);
+    const { stdout, stderr } = failure as { stdout?: string; stderr?: string };
+    expect(`${stdout ?? ''}${stderr ?? ''}`).toMatch(/eventStoreConnectionSecret: required on a production stage/);
+  }, 60_000);
+
+  it.each([
+    [{ authIssuer: 'https://login.example.com/' }, 'authAudience: required when authIssuer is set'],
+    [{ authAudience: 'chronicle' }, 'authIssuer: required when authAudience is set'],
+    [{ authIssuer: 'http://login.example.com/', authAudience: 'chronicle' }, 'authIssuer: must be an https:// URL'],
+  ])('refuses half an identity provider (%o)', (pairedParams, problem) => {
+    expect(productionParamProblems({ productionStage: true, requiredParams: {}, pairedParams })).toEqual([problem]);
+  });
+});
+
+describe('the bundles on Node 24', () => {
+  it('every function bundle loads and answers a request on Node 24', { timeout: 120_000 }, async () => {
+    const node = await node24Binary();
+    const tasks = await Promise.all(
+      [...packaged.zips].map(async ([name, zip]) => ({ name, dir: await extractFunction(zip, path.join(workDir, 'task', name)), module: handlerModule(name, packaged.template) })),
+    );
+    const runner = path.join(workDir, 'invoke.mjs');
+    // A request no route accepts (a path id that is not a UUID, a malformed body): every handler
+    // must load, run its middleware stack and answer without touching a store; health must answer
+    // 503 quickly with nothing listening.
+    writeFileSync(
+      runner,
+      `const answers = {};
+for (const { name, file } of JSON.parse(process.env.TASKS)) {
+  const { handler } = await import(file);
+  const event = { version: '2.0', routeKey: '$default', rawPath: '/users/not-a-uuid', rawQueryString: '', headers: { 'content-type': 'application/json' },
+    requestContext: { http: { method: 'POST', path: '/users/not-a-uuid' }, requestId: 'r-' + name }, pathParameters: { id: 'not-a-uuid' }, body: '{', isBase64Encoded: false };
+  const response = await handler(event, { awsRequestId: 'r-' + name, functionName: name, getRemainingTimeInMillis: () => 29000 });
+  answers[name] = response.statusCode;
+}
+(await import('node:fs')).writeFileSync(process.env.RESULT, JSON.stringify({ version: process.version, answers }));
+process.exit(0);`,
+    );
+    const result = path.join(workDir, 'invoke.json');
+    await run(node, ['--enable-source-maps', runner], {
+      env: {
+        PATH: process.env['PATH'],
+        CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true',
+        EVENTSTORE_CONNECTION_STRING: 'esdb://127.0.0.1:1?tls=false',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        LOG_LEVEL: 'error',
+        TASKS: JSON.stringify(tasks.map((t) => ({ name: t.name, file: path.join(t.dir, t.module) }))),
+        RESULT: result,
+      },
+      timeout: 100_000,
+      maxBuffer: 8 * 1024 * 1024,
+    });
+    const { version, answers } = JSON.parse(readFileSync(result, 'utf8')) as { version: string; answers: Record<string, number> };
+    expect(version).toMatch(/^v24\./);
+    expect(Object.keys(answers).sort()).toEqual([...packaged.zips.keys()].sort());
+    for (const [name, status] of Object.entries(answers)) expect([name, status >= 400 && status < 600]).toEqual([name, true]);
+    expect(answers['routeNotFound']).toBe(404);
+    expect(answers['health']).toBe(503);
+  });
+
+  describe('the projector bundle', () => {
+    let emulator: EsdbEmulator;
+    beforeAll(async () => {
+      emulator = await startEsdbEmulator();
+    });
+    afterAll(async () => {
+      await emulator?.stop();
+    });
+
+    it('starts on Node 24 in the production configuration and reports healthy', { timeout: 60_000 }, async ({ skip }) => {
+      await requireRedis(skip);
+      const dir = path.join(REPO_ROOT, '.tmp', `projector-node24-${process.pid}`);
+      mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, 'projector.mjs');
+      // As scripts/build.ts and the Dockerfile build it: one ESM file, packages external.
+      await build({ entryPoints: [path.join(REPO_ROOT, 'src/projector/main.ts')], bundle: true, platform: 'node', target: 'node24', format: 'esm', packages: 'external', outfile: file, logLevel: 'error' });
+      const healthPort = await freePort();
+      const child = spawn(await node24Binary(), ['--enable-source-maps', file], {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env['PATH'],
+          CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true',
+          EVENTSTORE_CONNECTION_STRING: emulator.connectionString,
+          REDIS_URL: sharedRedisUrl(),
+          READ_MODEL_VERSION: String(uniqueReadModelVersion()),
+          PROJECTOR_GROUP: `node24-${process.pid}`,
+          PROJECTOR_HEALTH_PORT: String(healthPort),
+          PROJECTOR_EMF_INTERVAL_MS: '200',
+          CHRONICLE_STAGE: 'test',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        const deadline = Date.now() + 30_000;
+        let status = 0;
+        while (status !== 200 && Date.now() < deadline) {
+          status = (await fetch(`http://127.0.0.1:${healthPort}/health`).catch(() => null))?.status ?? 0;
+          if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect([status, output.slice(-2000)]).toEqual([200, expect.any(String)]);
+        expect(await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text()).toContain('chronicle_projector_lag_positions');
+        // Its CloudWatch metrics as EMF lines on stdout
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const emf = output.split('\n').find((line) => line.includes('"CloudWatchMetrics"'));
+        expect(emf && (JSON.parse(emf) as Json)).toMatchObject({ Stage: 'test', ProjectorLagPositions: expect.any(Number), ProjectorParkedEvents: 0 });
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});

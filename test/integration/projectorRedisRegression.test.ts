@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis } from '#adapters/redis/connectRedis';
+import { createRedisReadModels } from '#adapters/redis/redisReadModels';
+import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
+import { projectStoredEvent } from '#application/userProjection';
+import { freePort } from '#test/support/ports';
+import { bundleProjector, seedSqliteEventStore, startProjectorProcess, type ProjectorBundle } from '#test/support/projectorProcess';
+import { dumpReadModel } from '#test/support/readModelDump';
+import { tempDir } from '#test/support/tempDir';
+
+const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+/** A private redis-server persisting to an RDB file only, so a snapshot can be taken and put back. */
+const startSnapshotRedis = async (dir: string) => {
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const start = async (): Promise<void> => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(await listening(port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  };
+  const stop = async (): Promise<void> => {
+    const running = child;
+    if (running === null || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    running.kill('SIGKILL');
+    await exited;
+    child = null;
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, start, stop, rdb: path.join(dir, 'dump.rdb') };
+};
+
+describe('the projector when Redis comes back older than it left (failover, restored snapshot)', () => {
+  const dir = tempDir('chronicle-redis-regression-');
+  const eventsFile = path.join(dir.path, 'events.sqlite');
+  const redisDir = path.join(dir.path, 'redis');
+  let redis: Awaited<ReturnType<typeof startSnapshotRedis>>;
+  let bundle: ProjectorBundle;
+
+  beforeAll(async () => {
+    mkdirSync(redisDir);
+    [redis, bundle] = await Promise.all([startSnapshotRedis(redisDir), bundleProjector()]);
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    bundle?.remove();
+    dir.remove();
+  });
+
+  it('notices the checkpoint went backwards and converges to a clean replay', { timeout: 60_000 }, async () => {
+    const firstHead = await seedSqliteEventStore(eventsFile, 2000, 21);
+    const projector = startProjectorProcess(
+      {
+        DATA_DIR: dir.path,
+        REDIS_URL: redis.url,
+        PROJECTOR_HEALTH_PORT: String(await freePort()),
+        PROJECTOR_BATCH_SIZE: '100',
+        PROJECTOR_RETRY_BASE_DELAY_MS: '20',
+        PROJECTOR_RETRY_MAX_DELAY_MS: '300',
+        PROJECTOR_RETRY_MAX_ELAPSED_MS: '20000',
+      },
+      bundle,
+    );
+    const client = await connectRedis(redis.url, { onError: () => undefined });
+    const readModels = createRedisReadModels({ client, version: 1, ownsClient: true });
+    const checkpoint = (): Promise<bigint | null> => readModels.getCheckpoint().catch(() => null);
+    try {
+      // 1. a snapshot of the read model at the first head
+      await projector.waitForLog('subscribed');
+      await waitFor('the first head', async () => (await checkpoint()) === firstHead, 20_000);
+      await client.sendCommand(['SAVE']);
+      const snapshot = path.join(dir.path, 'snapshot.rdb');
+      copyFileSync(redis.rdb, snapshot);
+
+      // 2. more events, applied and acknowledged
+      const secondHead = await seedSqliteEventStore(eventsFile, 1500, 22);
+      await waitFor('the second head', async () => (await checkpoint()) === secondHead, 20_000);
+
+      // 3. Redis comes back from the older snapshot: the second batch of events is gone from it
+      await redis.stop();
+      copyFileSync(snapshot, redis.rdb);
+      await redis.start();
+      await waitFor('the restored checkpoint', async () => (await checkpoint()) === firstHead, 10_000);
+
+      // 4. the projector writes on: it must first replay what the restore lost
+      const thirdHead = await seedSqliteEventStore(eventsFile, 500, 23);
+      await projector.waitForLog('the read-model checkpoint went backwards (Redis failover or restore): replaying the events it lost', 20_000);
+      await waitFor('the third head', async () => (await checkpoint()) === thirdHead, 20_000);
+      expect(await projector.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+
+      // 5. the live read model is the one a clean replay of the whole log builds
+      const replayed = createRedisReadModels({ client, version: 2, ownsClient: false });
+      const store = createSqliteEventStore({ path: eventsFile });
+      const events = await store.readAll({ streamPrefixes: ['user-'] });
+      await store.close();
+      await replayed.applyBatch(events.map((event) => projectStoredEvent(event)), thirdHead);
+      const dumpClient = createClient({ url: redis.url });
+      await dumpClient.connect();
+      const [live, reference] = await Promise.all([dumpReadModel(dumpClient, 1), dumpReadModel(dumpClient, 2)]);
+      await dumpClient.quit();
+      expect(live.size).toBe(reference.size);
+      const differing = [...reference.keys()].filter((key) => JSON.stringify(live.get(key)) !== JSON.stringify(reference.get(key)));
+      expect(differing.slice(0, 5)).toEqual([]);
+    } finally {
+      await projector.kill('SIGKILL');
+      await readModels.close();
+    }
+  });
+});
