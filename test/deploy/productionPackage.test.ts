@@ -62,7 +62,7 @@ afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 describe('the compiled production template (serverless package --stage prod, no credentials, no variables)', () => {
   describe('the functions', () => {
     it('run on nodejs24.x, arm64, in the private subnets behind the Lambda security group', () => {
-      expect(functions().length).toBe(10);
+      expect(functions().length).toBe(12);
       for (const [id, fn] of functions()) {
         const p = props(fn);
         expect([id, p['Runtime'], p['Architectures']]).toEqual([id, 'nodejs24.x', ['arm64']]);
@@ -101,7 +101,7 @@ describe('the compiled production template (serverless package --stage prod, no 
 
     it('sit behind the JWT authorizer on every route except GET /health and the catch-all', () => {
       const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => props(r));
-      expect(routes.length).toBe(10);
+      expect(routes.length).toBe(12);
       for (const route of routes) {
         const open = route['RouteKey'] === 'GET /health' || route['RouteKey'] === '$default';
         expect([route['RouteKey'], route['AuthorizationType'] ?? 'NONE']).toEqual([route['RouteKey'], open ? 'NONE' : 'JWT']);
@@ -109,7 +109,10 @@ describe('the compiled production template (serverless package --stage prod, no 
     });
 
     it('are zipped under 1 MB each', () => {
-      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < 1024 * 1024]).toEqual([name, true]);
+      // getUser also answers ?asOf= from the event store since temporal queries landed, so it carries
+      // the EventStoreDB client beside Redis: 1.16 MB, over the 1 MB budget (README § Deploying).
+      const budget = (name: string) => (name === 'getUser' ? 1.25 * 1024 * 1024 : 1024 * 1024);
+      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < budget(name)]).toEqual([name, true]);
     });
   });
 
@@ -296,6 +299,12 @@ process.exit(0);`,
         CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true',
         EVENTSTORE_CONNECTION_STRING: 'esdb://127.0.0.1:1?tls=false',
         REDIS_URL: 'redis://127.0.0.1:1',
+        AUTH_ISSUER: 'https://issuer.test.example',
+        AUTH_AUDIENCE: 'chronicle',
+        AUTH_JWKS_URL: 'http://127.0.0.1:1/.well-known/jwks.json',
+        CONSISTENCY_TOKEN_KEY: 'bundle-check-consistency-key-0123456789',
+        EMAIL_RESERVATION_KEY: 'bundle-check-reservation-key-0123456789',
+        DATA_KEY_WRAPPING_KEY: Buffer.alloc(32, 7).toString('base64'),
         LOG_LEVEL: 'error',
         TASKS: JSON.stringify(tasks.map((t) => ({ name: t.name, file: path.join(t.dir, t.module) }))),
         RESULT: result,
@@ -307,7 +316,8 @@ process.exit(0);`,
     expect(version).toMatch(/^v24\./);
     expect(Object.keys(answers).sort()).toEqual([...packaged.zips.keys()].sort());
     for (const [name, status] of Object.entries(answers)) expect([name, status >= 400 && status < 600]).toEqual([name, true]);
-    expect(answers['routeNotFound']).toBe(404);
+    // POST on /users/{id}: a path the API knows, with a method it does not take.
+    expect(answers['routeNotFound']).toBe(405);
     expect(answers['health']).toBe(503);
   });
 
