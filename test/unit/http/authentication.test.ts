@@ -43,6 +43,11 @@ const stack = () => {
 
 const admin = { sub: 'root', scope: 'chronicle:admin' };
 
+/** An admin token for the test issuer and audience, signed with any key under any header. */
+const adminTokenSignedWith = async (header: { alg: string; kid?: string }, key: Parameters<SignJWT['sign']>[0]): Promise<string> =>
+  `Bearer ${await new SignJWT({ scope: 'chronicle:admin' }).setProtectedHeader(header).setIssuer(TEST_ISSUER).setAudience(TEST_AUDIENCE).setSubject('root').setExpirationTime('5m').sign(key)}`;
+
+
 /** Every way a token can be wrong; each must be refused the same way, before anything runs. */
 const hostileTokens: Array<[string, () => Promise<string | undefined>]> = [
   ['no Authorization header', async () => undefined],
@@ -84,44 +89,15 @@ const hostileTokens: Array<[string, () => Promise<string | undefined>]> = [
   ],
   [
     'an unknown kid',
-    async () => {
-      const token = await new SignJWT({ scope: 'chronicle:admin' })
-        .setProtectedHeader({ alg: 'ES256', kid: 'no-such-key' })
-        .setIssuer(TEST_ISSUER)
-        .setAudience(TEST_AUDIENCE)
-        .setSubject('root')
-        .setExpirationTime('5m')
-        .sign(issuerKey.privateKey);
-      return `Bearer ${token}`;
-    },
+    async () => adminTokenSignedWith({ alg: 'ES256', kid: 'no-such-key' }, issuerKey.privateKey),
   ],
   [
     'a valid signature by another key under the issuer’s kid',
-    async () => {
-      const other = await generateKeyPair('ES256');
-      const token = await new SignJWT({ scope: 'chronicle:admin' })
-        .setProtectedHeader({ alg: 'ES256', kid: 'test-key-1' })
-        .setIssuer(TEST_ISSUER)
-        .setAudience(TEST_AUDIENCE)
-        .setSubject('root')
-        .setExpirationTime('5m')
-        .sign(other.privateKey);
-      return `Bearer ${token}`;
-    },
+    async () => adminTokenSignedWith({ alg: 'ES256', kid: 'test-key-1' }, (await generateKeyPair('ES256')).privateKey),
   ],
   [
     'RS256 by a key the issuer never published',
-    async () => {
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const token = await new SignJWT({ scope: 'chronicle:admin' })
-        .setProtectedHeader({ alg: 'RS256' })
-        .setIssuer(TEST_ISSUER)
-        .setAudience(TEST_AUDIENCE)
-        .setSubject('root')
-        .setExpirationTime('5m')
-        .sign(privateKey);
-      return `Bearer ${token}`;
-    },
+    async () => adminTokenSignedWith({ alg: 'RS256' }, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
   ],
   ['an oversized header', async () => `Bearer ${'a'.repeat(20_000)}`],
 ];
