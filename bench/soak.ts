@@ -236,6 +236,9 @@ console.log(JSON.stringify(result, null, 2));
 const lastActual = await comparable(result.activeReadModelVersion);
 const differences = mismatches.slice(0, 5).map((name) => `read model differs at ${name}: replay ${JSON.stringify(expected.get(name))}, active ${JSON.stringify(lastActual.get(name))}`);
 for (const line of [...logCheck.details, ...differences, ...ledger.unexpected5xx.slice(0, 20)]) log(line);
+// A mismatch is explained best by what the projector warned about.
+if (differences.length > 0)
+  for (const line of projector.logs.filter((l) => l['level'] === 'warn' || l['level'] === 'error').slice(-15)) log(`projector: ${JSON.stringify(line).slice(0, 400)}`);
 const resultsDir = path.resolve(import.meta.dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(path.join(resultsDir, quick ? 'soak-quick.json' : 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
