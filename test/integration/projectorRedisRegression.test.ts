@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { connectRedis } from '#adapters/redis/connectRedis';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
 import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
 import { projectStoredEvent } from '#application/userProjection';
-import { freePort } from '#test/support/ports';
+import { freePort, isListening } from '#test/support/ports';
 import { bundleProjector, seedSqliteEventStore, startProjectorProcess, type ProjectorBundle } from '#test/support/projectorProcess';
 import { dumpReadModel } from '#test/support/readModelDump';
 import { tempDir } from '#test/support/tempDir';
@@ -21,15 +20,6 @@ const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: n
   }
 };
 
-const listening = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 /** A private redis-server persisting to an RDB file only, so a snapshot can be taken and put back. */
 const startSnapshotRedis = async (dir: string) => {
@@ -40,7 +30,7 @@ const startSnapshotRedis = async (dir: string) => {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 10_000;
-    while (!(await listening(port))) {
+    while (!(await isListening(port))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
       await new Promise((resolve) => setTimeout(resolve, 30));
     }

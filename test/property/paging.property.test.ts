@@ -1,11 +1,8 @@
 import fc from 'fast-check';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
+import { describe, expect } from 'vitest';
 import type { UserStatus } from '#domain/userState';
 import type { ProjectedEvent, ReadModels } from '#ports/readModels';
-import { requireRedis, sharedRedisUrl } from '#test/support/redis';
-import { checkAsyncProperty } from './propertyRun.ts';
-import { memoryTarget, redisTarget, sqliteTarget, type ReadModelTarget } from './readModelTargets.ts';
+import { describeOnEveryReadModel, type ReadModelTarget } from './readModelTargets.ts';
 
 /** A registration: its time in whole seconds from a base (ties are common on purpose) and its status. */
 interface Registration {
@@ -93,31 +90,5 @@ const pagingProperty = (fresh: () => Promise<ReadModelTarget>) =>
 const NAME = 'never repeats or skips a user while others register';
 
 describe('paging through users, for any registrations before and during the listing', () => {
-  describe('on the memory read models', () => {
-    it(NAME, async () => {
-      await checkAsyncProperty(pagingProperty(memoryTarget), { file: import.meta.url, name: NAME, numRuns: 200 });
-    }, 120_000);
-  });
-
-  describe('on the SQLite read models', () => {
-    it(NAME, async () => {
-      await checkAsyncProperty(pagingProperty(sqliteTarget), { file: import.meta.url, name: NAME, numRuns: 80 });
-    }, 120_000);
-  });
-
-  describe('on the Redis read models', () => {
-    // In CI a missing Redis fails these; locally they are skipped.
-    beforeEach(async ({ skip }) => {
-      await requireRedis(skip);
-    });
-    let shared: Promise<RedisClient> | undefined;
-    afterAll(async () => {
-      if (shared) await (await shared).close();
-    });
-
-    it(NAME, async () => {
-      shared ??= connectRedis(sharedRedisUrl());
-      await checkAsyncProperty(pagingProperty(redisTarget(await shared)), { file: import.meta.url, name: NAME, numRuns: 80 });
-    }, 120_000);
-  });
+  describeOnEveryReadModel(NAME, pagingProperty, { file: import.meta.url, runs: { memory: 200, sqlite: 80, redis: 80 } });
 });

@@ -1,16 +1,13 @@
 import fc from 'fast-check';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryReadModels } from '#adapters/memory/memoryReadModels';
-import { connectRedis, type RedisClient } from '#adapters/redis/connectRedis';
 import { projectStoredEvent } from '#application/userProjection';
 import type { EventSource, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
 import type { ReadModels } from '#ports/readModels';
 import { createProjector, type Projector } from '#projector/createProjector';
-import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 import { createScriptedEventSource, type ScriptedEventSource } from '#test/support/scriptedEventSource';
-import { checkAsyncProperty } from './propertyRun.ts';
-import { memoryTarget, redisTarget, sqliteTarget, type ReadModelTarget } from './readModelTargets.ts';
+import { describeOnEveryReadModel, type ReadModelTarget } from './readModelTargets.ts';
 import { readModelSnapshot, validUserLog, type Snapshot, type UserLog } from './userLogArbitrary.ts';
 
 /**
@@ -185,34 +182,7 @@ const convergenceProperty = (fresh: () => Promise<ReadModelTarget>) =>
 const NAME = 'converges to a plain fold under duplicates, local reordering, drops and crashes';
 
 describe('the projector, for any valid log and any delivery the subscription may make', () => {
-  describe('on the memory read models', () => {
-    it(NAME, async () => {
-      await checkAsyncProperty(convergenceProperty(memoryTarget), { file: import.meta.url, name: NAME, numRuns: 150 });
-    }, 120_000);
-  });
-
-  describe('on the SQLite read models', () => {
-    it(NAME, async () => {
-      await checkAsyncProperty(convergenceProperty(sqliteTarget), { file: import.meta.url, name: NAME, numRuns: 60 });
-    }, 120_000);
-  });
-
-  describe('on the Redis read models', () => {
-    // In CI a missing Redis fails these; locally they are skipped.
-    beforeEach(async ({ skip }) => {
-      await requireRedis(skip);
-    });
-    let shared: Promise<RedisClient> | undefined;
-    afterAll(async () => {
-      if (shared) await (await shared).close();
-    });
-
-    it(NAME, async () => {
-      shared ??= connectRedis(sharedRedisUrl());
-      const client = await shared;
-      await checkAsyncProperty(convergenceProperty(redisTarget(client)), { file: import.meta.url, name: NAME, numRuns: 60 });
-    }, 120_000);
-  });
+  describeOnEveryReadModel(NAME, convergenceProperty, { file: import.meta.url, runs: { memory: 150, sqlite: 60, redis: 60 } });
 });
 
 describe('the projector, when claims of one address by two users arrive out of log order', () => {

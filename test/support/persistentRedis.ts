@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { freePort } from './ports.ts';
+import { freePort, isListening } from './ports.ts';
 
 export interface PersistentRedis {
   readonly url: string;
@@ -10,15 +9,6 @@ export interface PersistentRedis {
   start(): Promise<void>;
 }
 
-const listening = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 /**
  * A private redis-server that keeps its data across a crash: append-only file, fsync on every
@@ -35,7 +25,7 @@ export const startPersistentRedis = async (dataDir: string): Promise<PersistentR
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;
-    while (!(await listening(port))) {
+    while (!(await isListening(port))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
       await new Promise((resolve) => setTimeout(resolve, 30));
     }

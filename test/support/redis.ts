@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { createClient } from 'redis';
-import { freePort } from './ports.ts';
+import { freePort, isListening } from './ports.ts';
 
 export const sharedRedisUrl = (): string => process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -41,15 +40,7 @@ export interface PrivateRedis {
 const waitUntilListening = async (port: number, timeoutMs = 10_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (await isListening(port)) return;
     if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
