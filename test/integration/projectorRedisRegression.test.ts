@@ -1,15 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '#adapters/redis/connectRedis';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
-import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
-import { projectStoredEvent } from '#application/userProjection';
 import { freePort, isListening } from '#test/support/ports';
 import { bundleProjector, seedSqliteEventStore, startProjectorProcess, type ProjectorBundle } from '#test/support/projectorProcess';
-import { dumpReadModel } from '#test/support/readModelDump';
+import { compareWithCleanReplay } from '#test/support/readModelDump';
 import { tempDir } from '#test/support/tempDir';
 
 const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> => {
@@ -106,18 +103,9 @@ describe('the projector when Redis comes back older than it left (failover, rest
       expect(await projector.kill('SIGTERM')).toEqual({ code: 0, signal: null });
 
       // 5. the live read model is the one a clean replay of the whole log builds
-      const replayed = createRedisReadModels({ client, version: 2, ownsClient: false });
-      const store = createSqliteEventStore({ path: eventsFile });
-      const events = await store.readAll({ streamPrefixes: ['user-'] });
-      await store.close();
-      await replayed.applyBatch(events.map((event) => projectStoredEvent(event)), thirdHead);
-      const dumpClient = createClient({ url: redis.url });
-      await dumpClient.connect();
-      const [live, reference] = await Promise.all([dumpReadModel(dumpClient, 1), dumpReadModel(dumpClient, 2)]);
-      await dumpClient.quit();
-      expect(live.size).toBe(reference.size);
-      const differing = [...reference.keys()].filter((key) => JSON.stringify(live.get(key)) !== JSON.stringify(reference.get(key)));
-      expect(differing.slice(0, 5)).toEqual([]);
+      const { liveSize, referenceSize, differing } = await compareWithCleanReplay(redis.url, eventsFile, { live: 1, reference: 2 }, thirdHead);
+      expect(liveSize).toBe(referenceSize);
+      expect(differing).toEqual([]);
     } finally {
       await projector.kill('SIGKILL');
       await readModels.close();

@@ -1,5 +1,9 @@
-import type { createClient } from 'redis';
+import { createClient } from 'redis';
+import { connectRedis } from '#adapters/redis/connectRedis';
 import { readModelKeys } from '#adapters/redis/readModelKeys';
+import { createRedisReadModels } from '#adapters/redis/redisReadModels';
+import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
+import { projectStoredEvent } from '#application/userProjection';
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -39,3 +43,34 @@ export const deleteReadModel = async (client: RedisClient, version: number): Pro
 
 /** A version no other test or run is using, within READ_MODEL_VERSION's range even plus one. */
 export const uniqueReadModelVersion = (): number => 100_000 + Math.floor(Math.random() * 899_000);
+
+/**
+ * Builds `referenceVersion` from every user event of the SQLite log at `eventsFile` (one batch,
+ * checkpoint `upTo`) and compares `liveVersion` with it: the sizes of both, and the first keys
+ * whose content differs.
+ */
+export const compareWithCleanReplay = async (
+  redisUrl: string,
+  eventsFile: string,
+  versions: { readonly live: number; readonly reference: number },
+  upTo: bigint,
+): Promise<{ readonly liveSize: number; readonly referenceSize: number; readonly differing: string[] }> => {
+  const store = createSqliteEventStore({ path: eventsFile });
+  const events = await store.readAll({ streamPrefixes: ['user-'] });
+  await store.close();
+  const replay = createRedisReadModels({ client: await connectRedis(redisUrl), version: versions.reference });
+  await replay.applyBatch(
+    events.map((event) => projectStoredEvent(event)),
+    upTo,
+  );
+  await replay.close();
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  try {
+    const [live, reference] = await Promise.all([dumpReadModel(client, versions.live), dumpReadModel(client, versions.reference)]);
+    const differing = [...reference.keys()].filter((key) => JSON.stringify(live.get(key)) !== JSON.stringify(reference.get(key)));
+    return { liveSize: live.size, referenceSize: reference.size, differing: differing.slice(0, 5) };
+  } finally {
+    await client.quit();
+  }
+};
