@@ -104,7 +104,9 @@ const spawnWorker = (bundle: string, events: number, eventsFile: string, pageSiz
   new Promise((resolve, reject) => {
     const version = 900_000 + Math.floor(Math.random() * 99_000);
     const namespace = `rm-bench:${version}:`;
-    const child = spawn(process.execPath, [bundle, '--worker', String(events), String(version), eventsFile, namespace, String(pageSize), String(segmentSize)], {
+    // BENCH_CPU_PROFILE_DIR=<dir>: each rebuild worker writes a V8 CPU profile there (where the Node side's time goes).
+    const profile = process.env['BENCH_CPU_PROFILE_DIR'];
+    const child = spawn(process.execPath, [...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`]), bundle, '--worker', String(events), String(version), eventsFile, namespace, String(pageSize), String(segmentSize)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, REDIS_URL },
     });
