@@ -1,13 +1,14 @@
 import { evolveUser, initialUserState } from '#domain/userState';
 import type { EventStore } from '#ports/eventStore';
-import type { ReadModelReader, UserView } from '#ports/readModels';
+import type { UserStatus } from '#domain/userState';
+import type { ReadModelReader, UserPage, UserView } from '#ports/readModels';
 import { USER_STREAM_PREFIXES } from './catchUpReadModel.ts';
 import { viewOfState } from './getUserAsOf.ts';
 import { loadUserStream, type UserStreamDeps } from './userStream.ts';
 
 export interface Difference {
   readonly userId: string;
-  /** A field of the user, `user` (missing on one side), or `email index`. */
+  /** A field of the user, `user` (missing on one side), `email index`, or `listing` (a status listing names a user the log does not explain). */
   readonly field: string;
   readonly expected: string | null;
   readonly actual: string | null;
@@ -31,7 +32,7 @@ const COMPARED: ReadonlyArray<keyof UserView> = ['email', 'displayName', 'status
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
 /** Every user stream id in the log, or a uniform sample of `sample` of them (reservoir sampling, one pass). */
-const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: number | undefined, random: () => number): Promise<{ ids: string[]; total: number }> => {
+const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: number | undefined, random: () => number): Promise<{ ids: string[]; total: number; all: ReadonlySet<string> }> => {
   const seen = new Set<string>();
   const picked: string[] = [];
   for (let from = 0n; ; ) {
@@ -50,7 +51,34 @@ const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: num
     if (last === undefined) break;
     from = last.position + 1n;
   }
-  return { ids: picked, total: seen.size };
+  return { ids: picked, total: seen.size, all: new Set([...seen].map((streamId) => streamId.slice('user-'.length))) };
+};
+
+const LISTED_STATUSES: readonly UserStatus[] = ['active', 'suspended'];
+
+/**
+ * The other direction, for a full verify: every user the read model lists, by status, must be
+ * one the log explains, listed under its own status. A listed user the log scan did not see is
+ * looked up in the log once more (it may have registered since the scan) before it is reported.
+ */
+const listedUsersNotInLog = async (
+  deps: UserStreamDeps & { readonly readModels: ReadModelReader },
+  inLog: ReadonlySet<string>,
+): Promise<Difference[]> => {
+  const differences: Difference[] = [];
+  for (const status of LISTED_STATUSES) {
+    let cursor: string | null = null;
+    do {
+      const page: UserPage = await deps.readModels.listUsers({ status, cursor, limit: 500 });
+      for (const user of page.items) {
+        if (user.status !== status) differences.push({ userId: user.id, field: 'listing', expected: user.status, actual: status });
+        else if (!inLog.has(user.id) && (await deps.eventStore.readStream(`user-${user.id}`, { maxCount: 1 })).length === 0)
+          differences.push({ userId: user.id, field: 'listing', expected: null, actual: status });
+      }
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+  return differences;
 };
 
 /**
@@ -58,13 +86,15 @@ const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: num
  * user, and reports every difference. The read model may be ahead of or behind the moment
  * each stream is read (the projector keeps writing), so each user is compared with the fold up
  * to the revision the read model holds; a read model behind its own checkpoint is a difference.
+ * Without a sample it also checks the other way: every user the read model lists is one the
+ * log explains.
  */
 export const verifyReadModel = async (
   deps: UserStreamDeps & { readonly readModels: ReadModelReader },
   options: VerifyOptions = {},
 ): Promise<VerifyResult> => {
   const checkpoint = await deps.readModels.getCheckpoint();
-  const { ids, total } = await userIdsInLog(deps.eventStore, options.sample, options.random ?? Math.random);
+  const { ids, total, all } = await userIdsInLog(deps.eventStore, options.sample, options.random ?? Math.random);
   const differences: Difference[] = [];
   let checked = 0;
 
@@ -102,5 +132,6 @@ export const verifyReadModel = async (
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) await verifyUser(id);
     }),
   );
+  if (options.sample === undefined) differences.push(...(await listedUsersNotInLog(deps, all)));
   return { users: total, checked, differences };
 };

@@ -214,6 +214,19 @@ describe('read-model versions', () => {
     expect(sampled.checked).toBe(5);
   });
 
+  it('reports a user the read model lists that no stream in the log explains, on a full verify only', async () => {
+    const { eventStore, registry, deps } = await setup(60);
+    await rebuildReadModelVersion(deps, 1, { projection: 1 });
+    const readModels = registry.readModels(1);
+    const ghost = '00000000-0000-4000-8000-000000000042';
+    const user = { id: ghost, email: 'ghost@example.com', displayName: 'Ghost', status: 'active' as const, emailVerified: false, registeredAt: '2020-01-01T00:00:00.000Z' };
+    await readModels.applyBatch([{ streamId: `user-${ghost}`, revision: 0n, position: 1n, changes: [{ type: 'userCreated', user }] }], null);
+    const full = await verifyReadModel({ eventStore, keys: memoryUserKeys(), readModels });
+    expect(full.differences).toEqual([{ userId: ghost, field: 'listing', expected: null, actual: 'active' }]);
+    const sampled = await verifyReadModel({ eventStore, keys: memoryUserKeys(), readModels }, { sample: 5 });
+    expect(sampled.differences).toEqual([]);
+  });
+
   it('sends queries to the active version, switching within the cache time', async () => {
     const { deps, registry } = await setup(50);
     await rebuildReadModelVersion(deps, 1, { projection: 1 });
