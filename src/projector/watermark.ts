@@ -96,8 +96,10 @@ export const createWatermark = (): Watermark => {
       else if (!state.has(event.position)) insert(event.position, event);
     },
     resolve(position) {
-      if (forgetOrphan(position)) return;
-      if (state.has(position)) state.set(position, RESOLVED);
+      // A resolved orphan counts like any resolved event: once nothing pending or orphaned is
+      // below it, the watermark moves over it (else it stayed behind until a newer event came).
+      const wasOrphan = forgetOrphan(position);
+      if (!wasOrphan && state.has(position)) state.set(position, RESOLVED);
       else if (mark === null || position > mark) insert(position, RESOLVED);
     },
     current(assumeResolved) {

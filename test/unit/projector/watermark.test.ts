@@ -100,6 +100,22 @@ describe('the checkpoint watermark', () => {
       expect(watermark.blocking()).toBeNull();
     });
 
+    it('moves over orphans resolved after the new subscription delivered them again, with no newer event', () => {
+      // Found by the convergence property: the last events of the log were in flight when the
+      // connection dropped; redelivered and resolved, they held the checkpoint back until a
+      // newer event arrived.
+      const watermark = createWatermark();
+      for (const p of [1n, 2n, 3n]) watermark.received(at(p));
+      watermark.resolve(1n);
+      watermark.orphanPending();
+      for (const p of [3n, 2n]) watermark.received(at(p));
+      watermark.resolve(3n);
+      expect(watermark.current()).toBe(1n);
+      watermark.resolve(2n);
+      expect(watermark.current()).toBe(3n);
+      expect(watermark.blocking()).toBeNull();
+    });
+
     it('gives up only on orphans not delivered again', () => {
       const watermark = createWatermark();
       for (const p of [1n, 2n, 3n]) watermark.received(at(p));
