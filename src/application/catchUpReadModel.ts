@@ -65,10 +65,13 @@ const applyFolded = async (readModels: ReadModelWriter, projected: readonly Proj
   const folded = foldProjectedEvents(projected);
   // The checkpoint goes with the last write of the segment, so it never claims a refused stream.
   const refused = new Set<string>();
-  for (const chunk of chunksOf(folded, WRITE_CHUNK)) {
-    const outcomes = await readModels.applyBatch(chunk, null);
-    chunk.forEach((event, index) => (outcomes[index] === 'gap' ? refused.add(event.streamId) : undefined));
-  }
+  // All chunks at once: the store pipelines them and works through the segment while this
+  // process reads and projects the next one (reads are synchronous on SQLite: one chunk at a
+  // time left the store idle meanwhile). Their folds are of different streams, so their order
+  // does not matter.
+  const chunks = chunksOf(folded, WRITE_CHUNK);
+  const outcomesPerChunk = await Promise.all(chunks.map((chunk) => readModels.applyBatch(chunk, null)));
+  chunks.forEach((chunk, at) => chunk.forEach((event, index) => (outcomesPerChunk[at]?.[index] === 'gap' ? refused.add(event.streamId) : undefined)));
   let held = 0;
   const again = chunksOf(
     projected.filter((event) => refused.has(event.streamId)),
