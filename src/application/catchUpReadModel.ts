@@ -1,6 +1,6 @@
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
-import { foldProjectedEvents } from './foldProjectedEvents.ts';
+import { createStreamFolder } from './foldProjectedEvents.ts';
 import { projectStoredEvent } from './userProjection.ts';
 
 export const USER_STREAM_PREFIXES = ['user-'] as const;
@@ -9,7 +9,8 @@ export const USER_STREAM_PREFIXES = ['user-'] as const;
 export type PreparePage = (events: readonly StoredEvent[]) => Promise<(event: StoredEvent) => ProjectedEvent>;
 
 export interface CatchUpDeps {
-  readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition'>;
+  /** readStream: the events of a fold the read model refused, read again one by one. */
+  readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition' | 'readStream'>;
   readonly readModels: ReadModelWriter & Pick<ReadModelReader, 'getCheckpoint'>;
   /** Default: projectStoredEvent without keys (a sealed event is then poison). */
   readonly prepareBatch?: PreparePage;
@@ -54,29 +55,47 @@ const chunksOf = <T>(items: readonly T[], size: number): T[][] => {
   return chunks;
 };
 
+/** The events of refused folds, read again from the log and projected, in log order (poison skipped as before). */
+const unfold = async (deps: CatchUpDeps, prepare: PreparePage, folds: readonly ProjectedEvent[]): Promise<ProjectedEvent[]> => {
+  const read = await Promise.all(
+    folds.map((fold) => {
+      const first = fold.firstRevision ?? fold.revision;
+      return deps.eventStore.readStream(fold.streamId, { fromRevision: first, maxCount: Number(fold.revision - first) + 1 });
+    }),
+  );
+  const events = read.flat().sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  const project = await prepare(events);
+  const projected: ProjectedEvent[] = [];
+  for (const event of events) {
+    try {
+      projected.push(project(event));
+    } catch {
+      // Poison: skipped (and reported) when the page was projected.
+    }
+  }
+  return projected;
+};
+
 /**
- * One page, folded per stream, in one atomic write. A fold the read model refuses as a gap
- * either overlaps what another writer of this version applied meanwhile (two catch-ups of one
+ * One segment's folds, written together. A fold the read model refuses as a gap either
+ * overlaps what another writer of this version applied meanwhile (two catch-ups of one
  * version, say a rebuild and a migrating projector) or follows a skipped poison event: its
- * stream's events go again one by one, so the overlap applies as duplicates plus the rest.
+ * events are read again and go one by one, so the overlap applies as duplicates plus the rest.
  * Answers how many events stayed held back.
  */
-const applyFolded = async (readModels: ReadModelWriter, projected: readonly ProjectedEvent[], checkpoint: bigint): Promise<number> => {
-  const folded = foldProjectedEvents(projected);
+const applyFolded = async (deps: CatchUpDeps, prepare: PreparePage, folded: readonly ProjectedEvent[], checkpoint: bigint): Promise<number> => {
+  const { readModels } = deps;
   // The checkpoint goes with the last write of the segment, so it never claims a refused stream.
-  const refused = new Set<string>();
+  const refused: ProjectedEvent[] = [];
   // All chunks at once: the store pipelines them and works through the segment while this
   // process reads and projects the next one (reads are synchronous on SQLite: one chunk at a
   // time left the store idle meanwhile). Their folds are of different streams, so their order
   // does not matter.
   const chunks = chunksOf(folded, WRITE_CHUNK);
   const outcomesPerChunk = await Promise.all(chunks.map((chunk) => readModels.applyBatch(chunk, null)));
-  chunks.forEach((chunk, at) => chunk.forEach((event, index) => (outcomesPerChunk[at]?.[index] === 'gap' ? refused.add(event.streamId) : undefined)));
+  chunks.forEach((chunk, at) => chunk.forEach((fold, index) => (outcomesPerChunk[at]?.[index] === 'gap' ? refused.push(fold) : undefined)));
   let held = 0;
-  const again = chunksOf(
-    projected.filter((event) => refused.has(event.streamId)),
-    WRITE_CHUNK,
-  );
+  const again = chunksOf(refused.length === 0 ? [] : await unfold(deps, prepare, refused), WRITE_CHUNK);
   for (const [index, chunk] of again.entries()) {
     const outcomes = await readModels.applyBatch(chunk, index === again.length - 1 ? checkpoint : null);
     held += outcomes.filter((outcome) => outcome === 'gap').length;
@@ -106,9 +125,9 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
   // One page's write in flight while the next is read, projected and folded: the store works
   // while this process does. Writes stay in log order (each starts when the one before is done).
   let writing: Promise<void> = Promise.resolve();
-  const write = (projected: readonly ProjectedEvent[], checkpoint: bigint): void => {
+  const write = (folded: readonly ProjectedEvent[], checkpoint: bigint): void => {
     writing = writing.then(async () => {
-      progress.held += await applyFolded(deps.readModels, projected, checkpoint);
+      progress.held += await applyFolded(deps, prepare, folded, checkpoint);
       position = checkpoint;
       options.onProgress?.(report());
     });
@@ -116,7 +135,8 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
     writing.catch(() => undefined);
   };
   const segmentSize = options.segmentSize ?? pageSize;
-  let segment: ProjectedEvent[] = [];
+  // Folded as they come: a segment in memory is a fold per stream, not its events.
+  const segment = createStreamFolder();
   let segmentEvents = 0;
   let from = (position ?? 0n) + 1n;
   while (!(options.signal?.aborted ?? false)) {
@@ -129,7 +149,7 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
       progress.events++;
       segmentEvents++;
       try {
-        segment.push(project(event));
+        segment.add(project(event));
       } catch (error) {
         progress.poisoned++;
         options.onPoison?.(event, error);
@@ -139,8 +159,7 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
     const done = checkpoint >= target;
     if (segmentEvents >= segmentSize || done || page.length < pageSize) {
       await writing;
-      write(segment, checkpoint);
-      segment = [];
+      write(segment.take(), checkpoint);
       segmentEvents = 0;
     }
     if (done) break;
@@ -149,7 +168,7 @@ export const catchUpReadModel = async (deps: CatchUpDeps, options: CatchUpOption
   // Aborted with a segment in hand: written too, so that the checkpoint covers what was read.
   if (segmentEvents > 0) {
     await writing;
-    write(segment, from - 1n);
+    write(segment.take(), from - 1n);
   }
   await writing;
   return report();

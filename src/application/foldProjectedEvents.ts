@@ -40,6 +40,42 @@ interface Folding {
   readonly changes: ReadModelChange[];
 }
 
+/** Folds events one at a time (see foldProjectedEvents): memory grows with the streams, not the events. */
+export interface StreamFolder {
+  add(event: ProjectedEvent): void;
+  /** The folds so far, ordered by their last position; the folder starts empty again. */
+  take(): ProjectedEvent[];
+}
+
+export const createStreamFolder = (): StreamFolder => {
+  let open = new Map<string, Folding>();
+  let done: Folding[] = [];
+  return {
+    add(event) {
+      const current = open.get(event.streamId);
+      if (current !== undefined && (event.firstRevision ?? event.revision) === current.revision + 1n) {
+        current.revision = event.revision;
+        current.position = event.position;
+        for (const change of event.changes) appendChange(current.changes, change);
+        return;
+      }
+      if (current !== undefined) done.push(current);
+      const changes: ReadModelChange[] = [];
+      for (const change of event.changes) appendChange(changes, change);
+      open.set(event.streamId, { streamId: event.streamId, firstRevision: event.firstRevision ?? event.revision, revision: event.revision, position: event.position, changes });
+    },
+    take() {
+      done.push(...open.values());
+      const folds = done
+        .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0))
+        .map((fold) => ({ streamId: fold.streamId, firstRevision: fold.firstRevision, revision: fold.revision, position: fold.position, changes: fold.changes }));
+      open = new Map();
+      done = [];
+      return folds;
+    },
+  };
+};
+
 /**
  * Pure: folds the events of each stream in a page of the log (in log order) into one event per
  * run of consecutive revisions, so a user registered, renamed and suspended in one page costs
@@ -48,23 +84,7 @@ interface Folding {
  * (a skipped poison event) starts a new fold, which the read model then holds back as a gap.
  */
 export const foldProjectedEvents = (events: readonly ProjectedEvent[]): ProjectedEvent[] => {
-  const open = new Map<string, Folding>();
-  const done: Folding[] = [];
-  for (const event of events) {
-    const current = open.get(event.streamId);
-    if (current !== undefined && (event.firstRevision ?? event.revision) === current.revision + 1n) {
-      current.revision = event.revision;
-      current.position = event.position;
-      for (const change of event.changes) appendChange(current.changes, change);
-      continue;
-    }
-    if (current !== undefined) done.push(current);
-    const changes: ReadModelChange[] = [];
-    for (const change of event.changes) appendChange(changes, change);
-    open.set(event.streamId, { streamId: event.streamId, firstRevision: event.firstRevision ?? event.revision, revision: event.revision, position: event.position, changes });
-  }
-  done.push(...open.values());
-  return done
-    .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0))
-    .map((fold) => ({ streamId: fold.streamId, firstRevision: fold.firstRevision, revision: fold.revision, position: fold.position, changes: fold.changes }));
+  const folder = createStreamFolder();
+  for (const event of events) folder.add(event);
+  return folder.take();
 };

@@ -5,7 +5,7 @@ import { catchUpReadModel, USER_STREAM_PREFIXES, type CatchUpOptions, type Catch
 
 export interface VersionDeps {
   readonly registry: ReadModelRegistry;
-  readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition'>;
+  readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition' | 'readStream'>;
   /** How a page of the log is projected (with its users' data keys); see catchUpReadModel. */
   readonly prepareBatch?: PreparePage;
 }

@@ -24,7 +24,7 @@ import { Gauge, type Registry } from 'prom-client';
  */
 export interface VersionKeeperDeps {
   readonly registry: ReadModelRegistry;
-  readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition'>;
+  readonly eventStore: Pick<EventStore, 'readAll' | 'headPosition' | 'readStream'>;
   /** This process's READ_MODEL_VERSION, which is also the id of its projection code. */
   readonly version: number;
   readonly logger: Logger;
