@@ -12,6 +12,11 @@ import { handleUserCommand } from '#application/handleUserCommand';
  * on a fresh SQLite event store. With this branch's code the personal fields are sealed with
  * each user's key from a SQLite key store behind the cache; run from a checkout before
  * encryption the same script measures the old path (it then finds no key modules and passes none).
+ *
+ * `--plaintext` (benchmark only) measures this code with the cipher and the key store taken out:
+ * every user's "key" passes text through unchanged, so the codec still packs the personal fields
+ * into one value but nothing is encrypted, no key is created, stored, wrapped or fetched. The
+ * difference to a normal run is what sealing costs the command path.
  */
 const argValue = (name: string): string | undefined => {
   const at = process.argv.indexOf(name);
@@ -22,8 +27,19 @@ const users = Number(argValue('--users') ?? 2000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'chronicle-bench-commands-'));
 const eventStore = createSqliteEventStore({ path: path.join(dir, 'events.sqlite') });
 
+const PLAINTEXT = process.argv.includes('--plaintext');
+const passThrough = { seal: (text: string) => text, open: (text: string) => text };
+
 /** This branch's keys (sealed events), or nothing on a checkout that predates them. */
 const openKeys = async (): Promise<Record<string, unknown>> => {
+  if (PLAINTEXT)
+    return {
+      keys: {
+        forWriting: async () => passThrough,
+        forReading: async (userIds: readonly string[]) => new Map(userIds.map((userId) => [userId, passThrough])),
+        destroy: async () => undefined,
+      },
+    };
   try {
     const { createSqliteDataKeyStore } = await import('#adapters/sqlite/sqliteDataKeyStore');
     const { createLocalKeyWrapper } = await import('#adapters/crypto/localKeyWrapper');
@@ -63,7 +79,7 @@ try {
   );
   const change = await time('change email', (n) => handleUserCommand(deps, { type: 'ChangeEmail', data: { userId: id(n), email: `c${n}@example.com` }, metadata: { now } }, options(n, 'c')));
   const suspend = await time('suspend', (n) => handleUserCommand(deps, { type: 'SuspendUser', data: { userId: id(n), reason: 'bench' }, metadata: { now } }, options(n, 's')));
-  process.stdout.write(`${JSON.stringify({ users, sealed: 'keys' in deps, register, change, suspend, loadAverage1m: { atStart: load, atEnd: os.loadavg()[0] } })}\n`);
+  process.stdout.write(`${JSON.stringify({ users, sealed: 'keys' in deps && !PLAINTEXT, plaintextSwitch: PLAINTEXT, register, change, suspend, loadAverage1m: { atStart: load, atEnd: os.loadavg()[0] } })}\n`);
 } finally {
   await eventStore.close();
   rmSync(dir, { recursive: true, force: true });

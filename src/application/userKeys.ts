@@ -36,32 +36,39 @@ export const createUserKeys = (options: UserKeysOptions): UserKeys => {
   const now = options.now ?? Date.now;
   // Insertion order doubles as age: the oldest entry is the first one, and is evicted first.
   const cache = new Map<string, { readonly key: PersonalDataKey; readonly until: number }>();
+  // Counts destructions through this object: a fetch that overlapped one is used but not cached,
+  // so a key read just before its destruction cannot be put back into the cache just after it.
+  let destructions = 0;
 
-  const cached = (userId: string): PersonalDataKey | undefined => {
+  // `at` is read once per call: the projector asks for a thousand users at a time.
+  const cached = (userId: string, at: number): PersonalDataKey | undefined => {
     const entry = cache.get(userId);
     if (entry === undefined) return undefined;
-    if (entry.until > now()) return entry.key;
+    if (entry.until > at) return entry.key;
     cache.delete(userId);
     return undefined;
   };
-  const remember = (userId: string, raw: Uint8Array): PersonalDataKey => {
+  const remember = (userId: string, raw: Uint8Array, at: number, destructionsBefore: number): PersonalDataKey => {
     const key = options.open(raw);
-    if (maxEntries <= 0) return key;
+    if (maxEntries <= 0 || destructions !== destructionsBefore) return key;
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-    cache.set(userId, { key, until: now() + ttlMs });
+    cache.set(userId, { key, until: at + ttlMs });
     return key;
   };
 
   return {
     async forWriting(userId) {
-      return cached(userId) ?? remember(userId, await store.getOrCreate(userId, options.generate));
+      const before = destructions;
+      return cached(userId, now()) ?? remember(userId, await store.getOrCreate(userId, options.generate), now(), before);
     },
     async forReading(userIds) {
       const result = new Map<string, PersonalDataKey | null>();
       const missing: string[] = [];
+      const at = now();
+      const before = destructions;
       for (const userId of userIds) {
         if (result.has(userId)) continue;
-        const key = cached(userId);
+        const key = cached(userId, at);
         result.set(userId, key ?? null);
         if (key === undefined) missing.push(userId);
       }
@@ -69,14 +76,16 @@ export const createUserKeys = (options: UserKeysOptions): UserKeys => {
         const fetched = await store.getMany(missing);
         for (const userId of missing) {
           const raw = fetched.get(userId) ?? null;
-          result.set(userId, raw === null ? null : remember(userId, raw));
+          result.set(userId, raw === null ? null : remember(userId, raw, at, before));
         }
       }
       return result;
     },
     async destroy(userId) {
+      destructions++;
       cache.delete(userId);
       await store.destroy(userId);
+      destructions++;
       cache.delete(userId);
     },
   };

@@ -2,9 +2,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KeyWrapper } from '#ports/dataKeys';
+import { createRandomIvs } from './randomIvs.ts';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+const nextIv = createRandomIvs(IV_BYTES);
 
 /**
  * Wraps data keys with AES-256-GCM under one local wrapping key, the user id as additional
@@ -16,17 +18,23 @@ export const createLocalKeyWrapper = (wrappingKey: Uint8Array): KeyWrapper => {
   const key = Buffer.from(wrappingKey);
   return {
     async wrap(dataKey, userId) {
-      const iv = randomBytes(IV_BYTES);
+      const iv = nextIv();
       const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(userId, 'utf8'));
-      return Buffer.concat([iv, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
+      const body = cipher.update(dataKey);
+      cipher.final();
+      return Buffer.concat([iv, body, cipher.getAuthTag()], IV_BYTES + body.length + TAG_BYTES);
     },
     async unwrap(wrapped, userId) {
-      const bytes = Buffer.from(wrapped);
+      // Views, not copies: a projector's batch unwraps a key for every new user it meets.
+      const bytes = Buffer.isBuffer(wrapped) ? wrapped : Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
       const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(userId, 'utf8'));
       decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-      return new Uint8Array(Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]));
+      const dataKey = decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES));
+      decipher.final();
+      // A plain Uint8Array, as the port says, over the same memory (no copy).
+      return new Uint8Array(dataKey.buffer, dataKey.byteOffset, dataKey.byteLength);
     },
   };
 };

@@ -36,7 +36,10 @@ export const createSqliteDataKeyStore = (options: SqliteDataKeyStoreOptions): Da
   const selectMany = db.prepare<[string], { user_id: string; wrapped_key: Buffer | null }>(
     'SELECT user_id, wrapped_key FROM data_keys WHERE user_id IN (SELECT value FROM json_each(?))',
   );
-  const insert = db.prepare<[string, Buffer]>('INSERT INTO data_keys (user_id, wrapped_key) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING');
+  // RETURNING answers a row only when this insert won: the common case needs no read-back.
+  const insert = db.prepare<[string, Buffer], { user_id: string }>(
+    'INSERT INTO data_keys (user_id, wrapped_key) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id',
+  );
   const destroy = db.prepare<[string, string]>(
     `INSERT INTO data_keys (user_id, wrapped_key, destroyed_at) VALUES (?, NULL, ?)
      ON CONFLICT (user_id) DO UPDATE SET wrapped_key = NULL, destroyed_at = COALESCE(destroyed_at, excluded.destroyed_at)`,
@@ -49,9 +52,6 @@ export const createSqliteDataKeyStore = (options: SqliteDataKeyStoreOptions): Da
       throw translateSqliteError(error);
     }
   };
-
-  const unwrapRow = async (userId: string, row: { wrapped_key: Buffer | null } | undefined): Promise<Uint8Array | null> =>
-    row?.wrapped_key == null ? null : wrapper.unwrap(row.wrapped_key, userId);
 
   // The old page images sit in the WAL until a checkpoint copies the zeroed pages over them and
   // truncates it. A reader in another process can hold the checkpoint back: wait a little, then
@@ -74,17 +74,19 @@ export const createSqliteDataKeyStore = (options: SqliteDataKeyStoreOptions): Da
       }
       const key = fresh();
       const wrapped = Buffer.from(await wrapper.wrap(key, userId));
-      // DO NOTHING on a race: whoever inserted first wins, and everyone reads theirs back.
-      run(() => insert.run(userId, wrapped));
+      // DO NOTHING on a race: whoever inserted first wins, and the others read the winner's back.
+      if (run(() => insert.get(userId, wrapped)) !== undefined) return key;
       const stored = run(() => select.get(userId));
       if (stored?.wrapped_key == null) throw erased(userId);
-      return stored.wrapped_key.equals(wrapped) ? key : wrapper.unwrap(stored.wrapped_key, userId);
+      return wrapper.unwrap(stored.wrapped_key, userId);
     },
     async getMany(userIds) {
       const result = new Map<string, Uint8Array | null>();
       for (const userId of userIds) result.set(userId, null);
       const rows = run(() => selectMany.all(JSON.stringify([...result.keys()])));
-      for (const row of rows) result.set(row.user_id, await unwrapRow(row.user_id, row));
+      // Unwrapped together, not one await per row (a batch can hold a thousand new users).
+      const keys = await Promise.all(rows.map((row) => (row.wrapped_key === null ? null : wrapper.unwrap(row.wrapped_key, row.user_id))));
+      rows.forEach((row, i) => result.set(row.user_id, keys[i] ?? null));
       return result;
     },
     async destroy(userId) {

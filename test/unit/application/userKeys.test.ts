@@ -67,4 +67,20 @@ describe('users’ data keys', () => {
     await keys.destroy(userId);
     expect((await keys.forReading([userId])).get(userId)).toBeNull();
   });
+
+  it('does not keep a key whose fetch overlapped its destruction', async () => {
+    const { store } = countingStore();
+    const userId = randomUUID();
+    await store.getOrCreate(userId, newDataKey);
+    // The fetch answers only after the destruction has completed, as a slow read racing an erasure would.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slowStore: DataKeyStore = { ...store, getMany: async (userIds) => store.getMany(userIds).then(async (found) => (await gate, found)) };
+    const keys = createUserKeys({ store: slowStore, open: aesGcmPersonalDataKey, generate: newDataKey });
+    const racing = keys.forReading([userId]);
+    await keys.destroy(userId);
+    release();
+    expect((await racing).get(userId)).not.toBeNull();
+    expect((await keys.forReading([userId])).get(userId)).toBeNull();
+  });
 });
