@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import type { PersonalDataKey } from '#domain/personalData';
 import { createRandomIvs } from './randomIvs.ts';
 
@@ -19,15 +19,17 @@ export const newDataKey = (): Uint8Array => randomBytes(32);
  *
  * Every call pays OpenSSL's cipher-context setup (about 3 µs, most of the cost for values of a
  * few dozen bytes), so the code around it avoids adding more: one buffer decoded per open, views
- * instead of copies, no concatenation where GCM's `final()` yields nothing.
+ * instead of copies, no concatenation where GCM's `final()` yields nothing. The key is held as a
+ * KeyObject: handed a Buffer, Node 24 (the deployed runtime) builds one on every call, which
+ * made an open cost about 11 µs there instead of about 2.5.
  */
 export const aesGcmPersonalDataKey = (key: Uint8Array): PersonalDataKey => {
   if (key.length !== 32) throw new Error(`an AES-256 data key is 32 bytes, got ${key.length}`);
-  const keyBuffer = Buffer.from(key);
+  const keyObject = createSecretKey(key);
   return {
     seal(plaintext, context) {
       const iv = nextIv();
-      const cipher = createCipheriv(ALGORITHM, keyBuffer, iv, { authTagLength: TAG_BYTES });
+      const cipher = createCipheriv(ALGORITHM, keyObject, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const body = cipher.update(plaintext, 'utf8');
       cipher.final();
@@ -37,7 +39,7 @@ export const aesGcmPersonalDataKey = (key: Uint8Array): PersonalDataKey => {
       if (!sealed.startsWith(FORMAT)) throw new Error('not an A256GCM sealed value');
       const bytes = Buffer.from(sealed.slice(FORMAT.length), 'base64url');
       if (bytes.length < IV_BYTES + TAG_BYTES) throw new Error('sealed value too short');
-      const decipher = createDecipheriv(ALGORITHM, keyBuffer, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv(ALGORITHM, keyObject, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(context, 'utf8'));
       decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
       const text = decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)).toString('utf8');

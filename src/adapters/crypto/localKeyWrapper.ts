@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KeyWrapper } from '#ports/dataKeys';
@@ -15,7 +15,8 @@ const nextIv = createRandomIvs(IV_BYTES);
  */
 export const createLocalKeyWrapper = (wrappingKey: Uint8Array): KeyWrapper => {
   if (wrappingKey.length !== 32) throw new Error(`the wrapping key is 32 bytes, got ${wrappingKey.length}`);
-  const key = Buffer.from(wrappingKey);
+  // A KeyObject, not a Buffer: see aesGcmPersonalDataKey.ts (Node 24 rebuilds one per call otherwise).
+  const key = createSecretKey(wrappingKey);
   return {
     async wrap(dataKey, userId) {
       const iv = nextIv();
