@@ -16,6 +16,8 @@ export interface UserKeys {
   /** For reading: one entry per distinct user, null when the user has no key (destroyed, or never needed one). */
   forReading(userIds: readonly string[]): Promise<ReadonlyMap<string, PersonalDataKey | null>>;
   destroy(userId: string): Promise<void>;
+  /** Drops a key from this process's cache (a reader that saw the user erased): it is not fetched again from a store that destroyed it. */
+  forget(userId: string): void;
 }
 
 export interface UserKeysOptions {
@@ -80,6 +82,9 @@ export const createUserKeys = (options: UserKeysOptions): UserKeys => {
         }
       }
       return result;
+    },
+    forget(userId) {
+      cache.delete(userId);
     },
     async destroy(userId) {
       destructions++;

@@ -102,11 +102,13 @@ export const projectStoredEvent = (stored: StoredEvent, keyOf: KeyLookup = NO_KE
  * projection of each event.
  */
 export const userBatchProjection =
-  (keys: Pick<UserKeys, 'forReading'>) =>
+  (keys: Pick<UserKeys, 'forReading' | 'forget'>) =>
   async (events: readonly StoredEvent[]): Promise<(event: StoredEvent) => ProjectedEvent> => {
     const userIds = new Set<string>();
     for (const event of events) if (needsOpening(event)) userIds.add(userIdFromStreamId(event.streamId));
     const found = userIds.size === 0 ? new Map<string, PersonalDataKey | null>() : await keys.forReading([...userIds]);
+    // An erased user's key leaves the cache now rather than at its expiry (this batch keeps what it fetched).
+    for (const event of events) if (event.type === 'UserErased') keys.forget(userIdFromStreamId(event.streamId));
     const keyOf: KeyLookup = (userId) => found.get(userId) ?? null;
     return (event) => projectStoredEvent(event, keyOf);
   };

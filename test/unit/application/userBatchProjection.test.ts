@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { aesGcmPersonalDataKey, newDataKey } from '#adapters/crypto/aesGcmPersonalDataKey';
+import { createLocalKeyWrapper } from '#adapters/crypto/localKeyWrapper';
+import { createMemoryDataKeyStore } from '#adapters/memory/memoryDataKeyStore';
 import { projectStoredEvent, userBatchProjection } from '#application/userProjection';
 import { encodeUserEvent } from '#domain/userEventCodec';
 import type { UserEvent } from '#domain/userEvents';
@@ -28,7 +30,7 @@ const registration = (userId: string): UserEvent => ({
 const countedKeys = () => {
   const keys = memoryUserKeys();
   const asked: string[][] = [];
-  return { keys, asked, reader: { forReading: (userIds: readonly string[]) => (asked.push([...userIds]), keys.forReading(userIds)) } };
+  return { keys, asked, reader: { forReading: (userIds: readonly string[]) => (asked.push([...userIds]), keys.forReading(userIds)), forget: keys.forget } };
 };
 
 describe('the projector’s per-batch projection', () => {
@@ -58,6 +60,24 @@ describe('the projector’s per-batch projection', () => {
     const project = await userBatchProjection(reader)([sealed, erasedStored]);
     expect(project(sealed).changes).toEqual([]);
     expect(project(erasedStored).changes).toEqual([{ type: 'userErased', userId }]);
+  });
+
+  it('drops an erased user’s key from the cache when it projects the erasure', async () => {
+    const store = createMemoryDataKeyStore(createLocalKeyWrapper(randomBytes(32)));
+    const fetched: string[] = [];
+    const keys = memoryUserKeys({ ...store, getMany: (userIds) => (fetched.push(...userIds), store.getMany(userIds)) });
+    const userId = randomUUID();
+    const sealed = storedOf(registration(userId), encodeUserEvent(registration(userId), await keys.forWriting(userId)));
+    const erased: UserEvent = { type: 'UserErased', data: { userId, erasedAt: 't' } };
+    const erasedStored = storedOf(erased, encodeUserEvent(erased, null), 1n);
+    await userBatchProjection(keys)([sealed]);
+    await userBatchProjection(keys)([sealed]);
+    expect(fetched).toEqual([]);
+    // The batch that holds the erasure still opens the events before it.
+    const project = await userBatchProjection(keys)([sealed, erasedStored]);
+    expect(project(sealed).changes).toHaveLength(1);
+    await userBatchProjection(keys)([sealed]);
+    expect(fetched).toEqual([userId]);
   });
 
   it('treats a sealed event as poison when the projector was given no keys', () => {
