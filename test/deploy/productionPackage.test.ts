@@ -109,10 +109,7 @@ describe('the compiled production template (serverless package --stage prod, no 
     });
 
     it('are zipped under 1 MB each', () => {
-      // getUser also answers ?asOf= from the event store since temporal queries landed, so it carries
-      // the EventStoreDB client beside Redis: 1.16 MB, over the 1 MB budget (README § Deploying).
-      const budget = (name: string) => (name === 'getUser' ? 1.25 * 1024 * 1024 : 1024 * 1024);
-      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < budget(name)]).toEqual([name, true]);
+      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < 1_000_000]).toEqual([name, true]);
     });
   });
 
