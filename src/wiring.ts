@@ -6,7 +6,7 @@ import type { UserStreamDeps } from '#application/userStream';
 import type { QueryDeps } from '#application/userQueries';
 import { createReservationStreamNaming } from '#application/emailReservations';
 import { createJoseTokenVerifier } from '#adapters/jose/joseTokenVerifier';
-import { loadConfig, requireHttpSecurity, type Config } from '#config';
+import { loadConfig, requireHttpSecurity, storeNotInUse, type Config } from '#config';
 import { createConsistencyTokens } from '#http/consistencyToken';
 import type { HttpStackDeps } from '#http/httpHandler';
 import { createRequestFingerprinter } from '#http/requestFingerprint';
@@ -52,6 +52,7 @@ const buildEsdbClient = async (settings: Config['eventStore']): Promise<EventSto
 };
 
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {
+  if (settings.kind === 'unused') throw storeNotInUse('eventstore');
   if (settings.kind === 'eventstoredb') {
     const client = await getEsdbClient();
     if (client === null) throw new Error('unreachable: an EventStoreDB event store without its client');
@@ -65,6 +66,7 @@ const buildEventStore = async (settings: Config['eventStore']): Promise<EventSto
 };
 
 const buildReadModelRegistry = async (settings: Config['readModels']): Promise<ReadModelRegistry> => {
+  if (settings.kind === 'unused') throw storeNotInUse('readmodels');
   if (settings.kind === 'redis') {
     const { connectRedis } = await import('#adapters/redis/connectRedis');
     const { createRedisReadModelRegistry } = await import('#adapters/redis/redisReadModelRegistry');
