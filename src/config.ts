@@ -69,8 +69,6 @@ export interface ProjectorConfig {
   readonly pollIntervalMs: number;
   /** CloudWatch EMF lines on stdout every this many ms (0: none, the local default). */
   readonly emfIntervalMs: number;
-  /** The EMF `Stage` dimension (CHRONICLE_STAGE). */
-  readonly stage: string;
   /** Blue/green read models (README § Read-model versions). */
   readonly versions: ReadModelVersionsConfig;
 }
@@ -129,6 +127,8 @@ export interface Config {
   readonly auth: AuthConfig | undefined;
   readonly httpSecrets: HttpSecrets | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The deployed stage (CHRONICLE_STAGE): the `Stage` dimension of the CloudWatch metrics. */
+  readonly stage: string;
 }
 
 export class ConfigError extends Error {
@@ -391,7 +391,6 @@ export const loadConfig = (env: Env = process.env): Config => {
         checkIntervalMs: readInt(env, 'PROJECTOR_VERSION_CHECK_INTERVAL_MS', 1_000, 10, 600_000),
       },
       emfIntervalMs: readInt(env, 'PROJECTOR_EMF_INTERVAL_MS', 0, 0, 3_600_000),
-      stage: readString(env, 'CHRONICLE_STAGE') ?? 'local',
     },
     http: {
       consistencyWaitMs: readInt(env, 'CONSISTENCY_WAIT_MS', 2_000, 0, 29_000),
@@ -401,5 +400,6 @@ export const loadConfig = (env: Env = process.env): Config => {
     auth: readAuth(env),
     httpSecrets: readHttpSecrets(env),
     logLevel: logLevel as Config['logLevel'],
+    stage: readString(env, 'CHRONICLE_STAGE') ?? 'local',
   } satisfies Config);
 };

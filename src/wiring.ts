@@ -10,7 +10,8 @@ import { loadConfig, requireHttpSecurity, storeNotInUse, type Config } from '#co
 import { createConsistencyTokens } from '#http/consistencyToken';
 import type { HttpStackDeps } from '#http/httpHandler';
 import { createRequestFingerprinter } from '#http/requestFingerprint';
-import { createJsonLogger, type Logger } from '#logging/jsonLogger';
+import { createLambdaTelemetry } from '#adapters/powertools/powertoolsTelemetry';
+import type { Logger } from '#logging/jsonLogger';
 import { resolveSecretEnv } from '#secretEnv';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModelRegistry } from '#ports/readModels';
@@ -23,11 +24,13 @@ import type { ReadModelRegistry } from '#ports/readModels';
  * warm invocations reuse the same clients.
  */
 export const config: Config = loadConfig(await resolveSecretEnv(process.env));
-export const logger: Logger = createJsonLogger('http', config.logLevel);
+const telemetry = createLambdaTelemetry({ component: 'http', level: config.logLevel, stage: config.stage });
+export const logger: Logger = telemetry.logger;
 const security = requireHttpSecurity(config);
 
 export const httpStackDeps: HttpStackDeps = {
   logger,
+  telemetry: telemetry.http,
   maxBodyBytes: config.http.maxBodyBytes,
   tokenVerifier: createJoseTokenVerifier({
     issuer: security.auth.issuer,
