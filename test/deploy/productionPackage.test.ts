@@ -258,6 +258,10 @@ describe('the compiled production template (serverless package --stage prod, no 
       expect((c['HealthCheck'] as Json)['Command']).toEqual(['CMD', ...(JSON.parse(imageCheck ?? '[]') as string[])]);
       expect(JSON.stringify(c['Secrets'])).toContain('REDIS_AUTH_TOKEN');
       expect((c['LogConfiguration'] as Json)['LogDriver']).toBe('awslogs');
+      // One stdout line, one log event: an EMF line must reach CloudWatch Logs on its own.
+      const logOptions = Object.keys((c['LogConfiguration'] as Json)['Options'] as Json);
+      expect(logOptions).not.toContain('awslogs-multiline-pattern');
+      expect(logOptions).not.toContain('awslogs-datetime-format');
       expect(props(resource('ProjectorLogGroup'))['RetentionInDays']).toBe(30);
     });
 
@@ -288,6 +292,8 @@ describe('the compiled production template (serverless package --stage prod, no 
         'ProjectorLagPositions',
         'ProjectorLagSeconds',
         'ProjectorParkedEvents',
+        'EMFParsingErrors',
+        'EMFValidationErrors',
         'RunningTaskCount',
         'DesiredTaskCount',
         '5xx',
