@@ -27,7 +27,7 @@ const eventOf = (body: unknown): HttpEvent =>
     requestContext: { requestId: 'apigw-request-1', http: { method: 'POST', path: '/things' } },
     isBase64Encoded: false,
     body: JSON.stringify(body),
-  }) as HttpEvent;
+  }) as unknown as HttpEvent;
 
 /** Powertools writes through its own Console on process.stdout and process.stderr: capture both. */
 let written: string[] = [];
