@@ -12,7 +12,7 @@
  *    own with exactly those statements, plus writing its own log group and AWS's managed policy
  *    for functions in a VPC (network interfaces). A function without `access:` stops the package.
  *
- * The checks are exported for test/deploy/template.test.ts.
+ * The checks are exported for test/deploy/productionPackage.test.ts.
  */
 
 const isEmpty = (value) => value === undefined || value === null || String(value).trim() === '';

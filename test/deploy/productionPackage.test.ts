@@ -12,8 +12,9 @@ import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 
 const run = promisify(execFile);
 const require = (await import('node:module')).createRequire(import.meta.url);
-const { productionParamProblems } = require('../../deploy/serverless-chronicle.cjs') as {
+const { productionParamProblems, functionAccess } = require('../../deploy/serverless-chronicle.cjs') as {
   productionParamProblems: (chronicle: Record<string, unknown>) => string[];
+  functionAccess: (name: string, access: unknown, kinds: Record<string, unknown>) => { environment: Record<string, unknown>; statements: unknown[] };
 };
 
 type Resource = PackagedStage['template']['Resources'][string];
@@ -335,6 +336,26 @@ describe('a production stage with a required param left empty', () => {
     [{ authIssuer: 'http://login.example.com/', authAudience: 'chronicle' }, 'authIssuer: must be an https:// URL'],
   ])('refuses half an identity provider (%o)', (pairedParams, problem) => {
     expect(productionParamProblems({ productionStage: true, requiredParams: {}, pairedParams })).toEqual([problem]);
+  });
+});
+
+describe('a function’s access: list', () => {
+  const kinds = { eventStore: { store: 'eventstore', environment: { A_SECRET_ARN: 'a' }, statements: [{ Sid: 'A' }] }, keys: { statements: [{ Sid: 'K' }] } };
+
+  it('becomes its environment, its stores and its statements', () => {
+    expect(functionAccess('f', ['eventStore', 'keys'], kinds)).toEqual({
+      environment: { A_SECRET_ARN: 'a', CHRONICLE_STORES: 'eventstore' },
+      statements: [{ Sid: 'A' }, { Sid: 'K' }],
+    });
+    expect(functionAccess('f', ['keys'], kinds).environment).toEqual({ CHRONICLE_STORES: 'none' });
+  });
+
+  it.each([
+    [undefined, 'f: declares no access'],
+    [[], 'f: declares no access'],
+    [['eventStore', 'redis'], 'f: unknown access "redis"'],
+  ])('stops the package when it is missing or names an unknown kind (%o)', (access, message) => {
+    expect(() => functionAccess('f', access, kinds)).toThrow(message);
   });
 });
 
