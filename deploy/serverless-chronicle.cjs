@@ -7,8 +7,12 @@
  *    param is empty, naming it, and while authIssuer and authAudience are not given together.
  * 3. Every function gets an Errors and a Throttles alarm to the alarm topic, and the reserved
  *    concurrency of its group when that param is set (an empty param reserves nothing).
+ * 4. Least privilege per function: on a deployed stage each function's `access:` list (kinds from
+ *    deploy/lambdaAccess.yml) becomes its environment, its CHRONICLE_STORES and a role of its
+ *    own with exactly those statements, plus writing its own log group and AWS's managed policy
+ *    for functions in a VPC (network interfaces). A function without `access:` stops the package.
  *
- * The checks are exported for test/deploy/template.test.ts.
+ * The checks are exported for test/deploy/productionPackage.test.ts.
  */
 
 const isEmpty = (value) => value === undefined || value === null || String(value).trim() === '';
@@ -44,13 +48,69 @@ const alarm = (description, functionRef, metricName, topic) => ({
   },
 });
 
+const VPC_ACCESS_POLICY = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' };
+
+/**
+ * A function's environment, stores and IAM statements from its access kinds (a pure function of
+ * the declarations, exported for the tests).
+ */
+const functionAccess = (functionName, access, kinds) => {
+  if (!Array.isArray(access) || access.length === 0) throw new Error(`${functionName}: declares no access (list its kinds from deploy/lambdaAccess.yml under access:)`);
+  const environment = {};
+  const stores = [];
+  const statements = [];
+  for (const kind of access) {
+    const grant = kinds[kind];
+    if (grant === undefined) throw new Error(`${functionName}: unknown access "${kind}" (known: ${Object.keys(kinds).join(', ')})`);
+    Object.assign(environment, grant.environment ?? {});
+    if (grant.store !== undefined) stores.push(grant.store);
+    statements.push(...(grant.statements ?? []));
+  }
+  return { environment: { ...environment, CHRONICLE_STORES: stores.length === 0 ? 'none' : stores.join(',') }, statements };
+};
+
+const lambdaRole = (deployedName, statements, inVpc) => ({
+  Type: 'AWS::IAM::Role',
+  Properties: {
+    AssumeRolePolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+    },
+    ...(inVpc ? { ManagedPolicyArns: [VPC_ACCESS_POLICY] } : {}),
+    Policies: [
+      {
+        PolicyName: deployedName,
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'WriteOwnLogs',
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${deployedName}:*` }],
+            },
+            ...statements,
+          ],
+        },
+      },
+    ],
+  },
+});
+
 class ChroniclePlugin {
   constructor(serverless) {
     this.serverless = serverless;
     const runtimes = serverless.configSchemaHandler?.schema?.definitions?.awsLambdaRuntime?.enum;
     if (Array.isArray(runtimes) && !runtimes.includes('nodejs24.x')) runtimes.push('nodejs24.x');
+    serverless.configSchemaHandler?.defineFunctionProperties?.('aws', {
+      properties: { access: { type: 'array', items: { type: 'string' } } },
+    });
+    this.roles = {};
     this.hooks = {
-      'before:package:initialize': () => this.checkParams(),
+      'before:package:initialize': () => {
+        this.checkParams();
+        this.applyAccess();
+      },
       'package:compileEvents': () => this.addFunctionSettings(),
     };
   }
@@ -65,11 +125,33 @@ class ChroniclePlugin {
       throw new this.serverless.classes.Error(`Stage ${this.serverless.service.provider.stage} is a production stage:\n  ${problems.join('\n  ')}`);
   }
 
+  /** Deployed stages only: locally serverless-offline takes the environment from the shell. */
+  applyAccess() {
+    const chronicle = this.chronicle();
+    if (chronicle.accessKinds === undefined || chronicle.accessKinds === null) return;
+    const { service } = this.serverless;
+    const naming = this.serverless.getProvider('aws').naming;
+    for (const name of service.getAllFunctions()) {
+      const fn = service.getFunction(name);
+      let access;
+      try {
+        access = functionAccess(name, fn.access, chronicle.accessKinds);
+      } catch (error) {
+        throw new this.serverless.classes.Error(error.message);
+      }
+      const roleId = `${naming.getNormalizedFunctionName(name)}LambdaRole`;
+      fn.environment = { ...access.environment, ...(fn.environment ?? {}) };
+      fn.role = roleId;
+      this.roles[roleId] = lambdaRole(fn.name, access.statements, (fn.vpc ?? service.provider.vpc) != null);
+    }
+  }
+
   addFunctionSettings() {
     const { service } = this.serverless;
     const naming = this.serverless.getProvider('aws').naming;
     const resources = service.provider.compiledCloudFormationTemplate.Resources;
     const chronicle = this.chronicle();
+    Object.assign(resources, this.roles);
     const topic = chronicle.alarmTopic;
     for (const name of service.getAllFunctions()) {
       const logicalId = naming.getLambdaLogicalId(name);
@@ -94,3 +176,4 @@ class ChroniclePlugin {
 
 module.exports = ChroniclePlugin;
 module.exports.productionParamProblems = productionParamProblems;
+module.exports.functionAccess = functionAccess;

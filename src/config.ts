@@ -5,7 +5,16 @@ import type { PersistentGroupSettings } from '#adapters/eventstoredb/index';
  * The one place that reads the environment. Everything has a default that works locally;
  * a bad value fails at start with a message naming the variable.
  */
+/**
+ * A store this process does not use (CHRONICLE_STORES leaves it out): a deployed function gets
+ * only the settings, secrets and permissions of the stores it uses, and touching another fails.
+ */
+export interface UnusedStore {
+  readonly kind: 'unused';
+}
+
 export type EventStoreConfig =
+  | UnusedStore
   | { readonly kind: 'sqlite'; readonly path: string }
   | {
       readonly kind: 'eventstoredb';
@@ -15,6 +24,7 @@ export type EventStoreConfig =
     };
 
 export type ReadModelsConfig =
+  | UnusedStore
   | { readonly kind: 'sqlite'; readonly path: string }
   | {
       readonly kind: 'redis';
@@ -29,7 +39,8 @@ export type ReadModelsConfig =
 
 /** Where data keys are kept, how they are wrapped, and how long a process may cache one. */
 export interface DataKeysConfig {
-  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'eventstoredb' };
+  /** Beside the event log, so unused where the event store is. */
+  readonly store: UnusedStore | { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'eventstoredb' };
   readonly wrapping:
     | { readonly kind: 'kms'; readonly keyArn: string }
     | { readonly kind: 'local-key'; readonly key: Uint8Array }
@@ -58,8 +69,6 @@ export interface ProjectorConfig {
   readonly pollIntervalMs: number;
   /** CloudWatch EMF lines on stdout every this many ms (0: none, the local default). */
   readonly emfIntervalMs: number;
-  /** The EMF `Stage` dimension (CHRONICLE_STAGE). */
-  readonly stage: string;
   /** Blue/green read models (README § Read-model versions). */
   readonly versions: ReadModelVersionsConfig;
 }
@@ -118,6 +127,8 @@ export interface Config {
   readonly auth: AuthConfig | undefined;
   readonly httpSecrets: HttpSecrets | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The deployed stage (CHRONICLE_STAGE): the `Stage` dimension of the CloudWatch metrics. */
+  readonly stage: string;
 }
 
 export class ConfigError extends Error {
@@ -232,6 +243,23 @@ const requireProductionStores = (env: Env): boolean => {
   return raw === 'true';
 };
 
+const STORES = ['eventstore', 'readmodels'] as const;
+type StoreName = (typeof STORES)[number];
+
+/** CHRONICLE_STORES: the stores this process uses, comma-separated (default: both). */
+const readStoresInUse = (env: Env): ReadonlySet<StoreName> => {
+  const raw = readString(env, 'CHRONICLE_STORES');
+  if (raw === undefined) return new Set(STORES);
+  const names = raw === 'none' ? [] : raw.split(',').map((name) => name.trim());
+  for (const name of names)
+    if (!(STORES as readonly string[]).includes(name)) throw new ConfigError('CHRONICLE_STORES', `must be "none" or a comma-separated list of ${STORES.join(', ')}, got "${name}"`);
+  return new Set(names as StoreName[]);
+};
+
+/** The error of a process that reaches for a store it declared it does not use. */
+export const storeNotInUse = (store: StoreName): ConfigError =>
+  new ConfigError('CHRONICLE_STORES', `does not list ${store}, and this process tried to use it (add it, with its settings and permissions, where the function is declared)`);
+
 const missingInProduction = (variable: string, alternatives: string): ConfigError =>
   new ConfigError(variable, `is required: CHRONICLE_REQUIRE_PRODUCTION_STORES=true and a deployed stage never falls back to SQLite (set ${alternatives})`);
 
@@ -293,12 +321,14 @@ export const requireHttpSecurity = (config: Config): { readonly auth: AuthConfig
 
 export const loadConfig = (env: Env = process.env): Config => {
   const dataDir = path.resolve(readString(env, 'DATA_DIR') ?? '.data');
+  const inUse = readStoresInUse(env);
   const esdb = readEventStoreConnectionString(env);
   const redis = readRedisUrl(env);
   if (requireProductionStores(env)) {
-    if (esdb === undefined) throw missingInProduction('EVENTSTORE_CONNECTION_STRING', 'it, or EVENTSTORE_CONNECTION_STRING_SECRET_ARN');
-    if (redis === undefined) throw missingInProduction('REDIS_URL', 'it, REDIS_URL_SECRET_ARN, or REDIS_HOST with REDIS_AUTH_TOKEN_SECRET_ARN');
+    if (inUse.has('eventstore') && esdb === undefined) throw missingInProduction('EVENTSTORE_CONNECTION_STRING', 'it, or EVENTSTORE_CONNECTION_STRING_SECRET_ARN');
+    if (inUse.has('readmodels') && redis === undefined) throw missingInProduction('REDIS_URL', 'it, REDIS_URL_SECRET_ARN, or REDIS_HOST with REDIS_AUTH_TOKEN_SECRET_ARN');
   }
+  const unused = { kind: 'unused' } as const;
   const caCertPem = readString(env, 'EVENTSTORE_CA_CERT');
   if (caCertPem !== undefined && !caCertPem.includes('-----BEGIN CERTIFICATE-----'))
     throw new ConfigError('EVENTSTORE_CA_CERT', 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)');
@@ -312,10 +342,14 @@ export const loadConfig = (env: Env = process.env): Config => {
 
   return Object.freeze({
     dataDir,
-    eventStore: esdb
+    eventStore: !inUse.has('eventstore')
+      ? unused
+      : esdb
       ? { kind: 'eventstoredb', connectionString: esdb, ...(caCertPem === undefined ? {} : { caCertPem: `${caCertPem.replace(/\\n/g, '\n')}\n` }) }
       : { kind: 'sqlite', path: path.join(dataDir, 'events.sqlite') },
-    readModels: redis
+    readModels: !inUse.has('readmodels')
+      ? unused
+      : redis
       ? {
           kind: 'redis',
           url: redis,
@@ -325,7 +359,7 @@ export const loadConfig = (env: Env = process.env): Config => {
       : { kind: 'sqlite', path: path.join(dataDir, 'read-models.sqlite') },
     dataKeys: {
       // Beside the event log: EventStoreDB key streams in production, their own SQLite file locally.
-      store: esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'keys.sqlite') },
+      store: !inUse.has('eventstore') ? unused : esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'keys.sqlite') },
       wrapping: readKeyWrapping(env, dataDir),
       cache: { maxEntries: readInt(env, 'DATA_KEY_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000), ttlMs: readInt(env, 'DATA_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000) },
     },
@@ -357,7 +391,6 @@ export const loadConfig = (env: Env = process.env): Config => {
         checkIntervalMs: readInt(env, 'PROJECTOR_VERSION_CHECK_INTERVAL_MS', 1_000, 10, 600_000),
       },
       emfIntervalMs: readInt(env, 'PROJECTOR_EMF_INTERVAL_MS', 0, 0, 3_600_000),
-      stage: readString(env, 'CHRONICLE_STAGE') ?? 'local',
     },
     http: {
       consistencyWaitMs: readInt(env, 'CONSISTENCY_WAIT_MS', 2_000, 0, 29_000),
@@ -367,5 +400,6 @@ export const loadConfig = (env: Env = process.env): Config => {
     auth: readAuth(env),
     httpSecrets: readHttpSecrets(env),
     logLevel: logLevel as Config['logLevel'],
+    stage: readString(env, 'CHRONICLE_STAGE') ?? 'local',
   } satisfies Config);
 };

@@ -2,7 +2,7 @@ import type { EventStoreDBClient } from '@eventstore/db-client';
 import { aesGcmPersonalDataKey, newDataKey } from '#adapters/crypto/aesGcmPersonalDataKey';
 import { createLocalKeyWrapper, loadOrCreateWrappingKeyFile } from '#adapters/crypto/localKeyWrapper';
 import { createUserKeys, type UserKeys } from '#application/userKeys';
-import type { DataKeysConfig } from '#config';
+import { storeNotInUse, type DataKeysConfig } from '#config';
 import type { DataKeyStore, KeyWrapper } from '#ports/dataKeys';
 
 /** Configuration → key wrapper: KMS on AWS (its SDK loaded on first use), a local wrapping key elsewhere. */
@@ -21,6 +21,7 @@ export const keyWrapperFor = async (wrapping: DataKeysConfig['wrapping']): Promi
 
 /** Configuration → key store: key streams beside the events on EventStoreDB (its client passed in), else keys.sqlite. */
 export const openDataKeyStore = async (settings: DataKeysConfig, esdbClient: EventStoreDBClient | null): Promise<DataKeyStore> => {
+  if (settings.store.kind === 'unused') throw storeNotInUse('eventstore');
   const wrapper = await keyWrapperFor(settings.wrapping);
   if (settings.store.kind === 'eventstoredb') {
     if (esdbClient === null) throw new Error('the EventStoreDB key store needs the EventStoreDB client');

@@ -6,11 +6,12 @@ import type { UserStreamDeps } from '#application/userStream';
 import type { QueryDeps } from '#application/userQueries';
 import { createReservationStreamNaming } from '#application/emailReservations';
 import { createJoseTokenVerifier } from '#adapters/jose/joseTokenVerifier';
-import { loadConfig, requireHttpSecurity, type Config } from '#config';
+import { loadConfig, requireHttpSecurity, storeNotInUse, type Config } from '#config';
 import { createConsistencyTokens } from '#http/consistencyToken';
 import type { HttpStackDeps } from '#http/httpHandler';
 import { createRequestFingerprinter } from '#http/requestFingerprint';
-import { createJsonLogger, type Logger } from '#logging/jsonLogger';
+import { createLambdaTelemetry } from '#adapters/powertools/powertoolsTelemetry';
+import type { Logger } from '#logging/jsonLogger';
 import { resolveSecretEnv } from '#secretEnv';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModelRegistry } from '#ports/readModels';
@@ -23,11 +24,13 @@ import type { ReadModelRegistry } from '#ports/readModels';
  * warm invocations reuse the same clients.
  */
 export const config: Config = loadConfig(await resolveSecretEnv(process.env));
-export const logger: Logger = createJsonLogger('http', config.logLevel);
+const telemetry = createLambdaTelemetry({ component: 'http', level: config.logLevel, stage: config.stage });
+export const logger: Logger = telemetry.logger;
 const security = requireHttpSecurity(config);
 
 export const httpStackDeps: HttpStackDeps = {
   logger,
+  telemetry: telemetry.http,
   maxBodyBytes: config.http.maxBodyBytes,
   tokenVerifier: createJoseTokenVerifier({
     issuer: security.auth.issuer,
@@ -52,6 +55,7 @@ const buildEsdbClient = async (settings: Config['eventStore']): Promise<EventSto
 };
 
 const buildEventStore = async (settings: Config['eventStore']): Promise<EventStore> => {
+  if (settings.kind === 'unused') throw storeNotInUse('eventstore');
   if (settings.kind === 'eventstoredb') {
     const client = await getEsdbClient();
     if (client === null) throw new Error('unreachable: an EventStoreDB event store without its client');
@@ -65,6 +69,7 @@ const buildEventStore = async (settings: Config['eventStore']): Promise<EventSto
 };
 
 const buildReadModelRegistry = async (settings: Config['readModels']): Promise<ReadModelRegistry> => {
+  if (settings.kind === 'unused') throw storeNotInUse('readmodels');
   if (settings.kind === 'redis') {
     const { connectRedis } = await import('#adapters/redis/connectRedis');
     const { createRedisReadModelRegistry } = await import('#adapters/redis/redisReadModelRegistry');

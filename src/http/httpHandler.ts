@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { AccessRule } from '#application/authorization';
 import type { Logger } from '#logging/jsonLogger';
@@ -12,11 +12,24 @@ import { jsonBody } from './jsonBody.ts';
 import { requestContext } from './requestContext.ts';
 import type { RequestFingerprinter } from './requestFingerprint.ts';
 import { requestLog } from './requestLog.ts';
+import { requestMetrics, type RequestMetrics } from './requestMetrics.ts';
 import { validation, type InputSchemas, type ValidInput } from './validation.ts';
+
+/**
+ * Logs and metrics of the platform the stack runs on (on Lambda: Powertools, see
+ * src/adapters/powertools/powertoolsTelemetry.ts): middlewares around the whole stack, and the
+ * request counts.
+ */
+export interface HttpTelemetry {
+  readonly middlewares: ReadonlyArray<MiddlewareObj<HttpEvent, HttpResponse>>;
+  readonly metrics: RequestMetrics;
+}
 
 /** What every route's stack needs: the log, the body bound, and the request security pieces. */
 export interface HttpStackDeps {
   readonly logger: Logger;
+  /** None in tests and tools that call handlers directly. */
+  readonly telemetry?: HttpTelemetry;
   readonly maxBodyBytes: number;
   readonly tokenVerifier: TokenVerifier;
   readonly consistencyTokens: ConsistencyTokens;
@@ -52,8 +65,9 @@ export interface ParsedRequest<S extends InputSchemas, A extends RouteAccess = R
 export type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
 
 /**
- * The shared middleware stack, in order: request context → request log → error mapping →
- * authentication → JSON body → validation → authorization → the handler. Nobody learns
+ * The shared middleware stack, in order: telemetry (when given) → request context → request log →
+ * request metrics → error mapping → authentication → JSON body → validation → authorization →
+ * the handler. Nobody learns
  * anything about a route's input before their token is verified, and the access rule sees the
  * validated path. middy runs `after`/`onError` in reverse, so the error mapping answers first,
  * the log sees the final status, and the context adds its headers last.
@@ -63,7 +77,11 @@ export const httpHandler = <S extends InputSchemas, A extends RouteAccess>(
   spec: RouteSpec<S, A>,
   handle: (request: ParsedRequest<S, A>) => Promise<HttpResponse>,
 ): RouteHandler => {
-  const stack = middy<HttpEvent, HttpResponse>().use(requestContext()).use(requestLog(deps.logger, spec.route)).use(httpErrors(deps.logger));
+  const stack = middy<HttpEvent, HttpResponse>();
+  for (const middleware of deps.telemetry?.middlewares ?? []) stack.use(middleware);
+  stack.use(requestContext()).use(requestLog(deps.logger, spec.route));
+  if (deps.telemetry !== undefined) stack.use(requestMetrics(deps.telemetry.metrics, spec.route));
+  stack.use(httpErrors(deps.logger));
   stack.use(authentication(deps.tokenVerifier, { optional: spec.access === 'public' }));
   if (spec.body !== undefined) stack.use(jsonBody({ maxBodyBytes: deps.maxBodyBytes, emptyBodyAllowed: spec.body === 'optional' }));
   stack.use(validation(spec.schemas));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Request shapes. Types and presence are checked here; formats and bounds of the values

@@ -11,5 +11,7 @@ export const userViewBody = (view: UserView) => ({
   revision: view.revision.toString(),
 });
 
+export const STALE_HEADER = 'x-read-model-stale';
+
 /** Tells the caller the read model had not reached its consistency token when the wait ran out. */
-export const staleHeader = (stale: boolean): Record<string, string> => (stale ? { 'x-read-model-stale': 'true' } : {});
+export const staleHeader = (stale: boolean): Record<string, string> => (stale ? { [STALE_HEADER]: 'true' } : {});

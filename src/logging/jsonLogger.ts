@@ -1,7 +1,8 @@
 /**
- * Structured logs for every process (Lambdas, projector, CLIs): one JSON object per line so a
- * log shipper can index the fields, and never an email address, even one hiding in an error
- * message.
+ * Structured logs: the `Logger` every module writes to, and its JSON-lines implementation for the
+ * projector and the CLIs (the Lambdas implement it with Powertools:
+ * src/adapters/powertools/powertoolsTelemetry.ts). One JSON object per line so a log shipper can
+ * index the fields, and never an email address, even one hiding in an error message.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, unknown>>;

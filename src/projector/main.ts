@@ -79,7 +79,7 @@ if (signalled !== null) {
     emf = startEmfPublisher({
       metrics: projector.metrics,
       batchWriteDurations: () => drainBatchWriteDurations(),
-      stage: config.projector.stage,
+      stage: config.stage,
       intervalMs: config.projector.emfIntervalMs,
     });
   logger.info('projector started', {

@@ -8,7 +8,7 @@ import { createSqliteEventSource } from '#adapters/sqlite/sqliteEventSource';
 import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
 import { createSqliteParkedEvents } from '#adapters/sqlite/sqliteParkedEvents';
 import { createSqliteReadModelRegistry } from '#adapters/sqlite/sqliteReadModelRegistry';
-import type { Config } from '#config';
+import { storeNotInUse, type Config } from '#config';
 import type { EventSource, ParkedEvents } from '#ports/eventSource';
 import type { EventStore } from '#ports/eventStore';
 import type { DataKeyStore } from '#ports/dataKeys';
@@ -46,6 +46,7 @@ export const USER_STREAMS = ['user-'] as const;
 /** The event log and the subscription over it, as configured: EventStoreDB, or SQLite under DATA_DIR. */
 export const openLogSide = (config: Config): LogSide => {
   const { eventStore: store, projector } = config;
+  if (store.kind === 'unused') throw storeNotInUse('eventstore');
   if (store.kind === 'eventstoredb') {
     const client = createEventStoreDBClient(store.connectionString, store);
     // One group per read-model version: each version's subscription starts at its own checkpoint.
@@ -81,6 +82,7 @@ export const openLogSide = (config: Config): LogSide => {
 
 /** The read-model registry as configured: Redis (versions under `rm:v<N>:`), or SQLite under DATA_DIR (tables per version). */
 export const openReadModelRegistry = async (config: Config, logger: Logger): Promise<ReadModelRegistry> => {
+  if (config.readModels.kind === 'unused') throw storeNotInUse('readmodels');
   if (config.readModels.kind === 'sqlite') return createSqliteReadModelRegistry({ path: config.readModels.path });
   const client = await connectRedis(config.readModels.url, { onError: (error) => logger.warn('redis connection error', { error: error.message }) });
   return createRedisReadModelRegistry({

@@ -12,8 +12,9 @@ import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 
 const run = promisify(execFile);
 const require = (await import('node:module')).createRequire(import.meta.url);
-const { productionParamProblems } = require('../../deploy/serverless-chronicle.cjs') as {
+const { productionParamProblems, functionAccess } = require('../../deploy/serverless-chronicle.cjs') as {
   productionParamProblems: (chronicle: Record<string, unknown>) => string[];
+  functionAccess: (name: string, access: unknown, kinds: Record<string, unknown>) => { environment: Record<string, unknown>; statements: unknown[] };
 };
 
 type Resource = PackagedStage['template']['Resources'][string];
@@ -51,6 +52,40 @@ const SECRET_LOOKING_VALUE = /(:\/\/[^/\s]*:[^@/\s]+@)|-----BEGIN|^(esdb|kurrent
 /** Names of settings that must arrive as *_SECRET_ARN, never as values. */
 const SENSITIVE_NAMES = ['EVENTSTORE_CONNECTION_STRING', 'EVENTSTORE_CA_CERT', 'REDIS_URL', 'REDIS_AUTH_TOKEN', 'EMAIL_RESERVATION_KEY', 'CONSISTENCY_TOKEN_KEY'];
 
+/** What each function may reach (serverless.yml `access:`), as the template must show it. */
+type Secret = 'http' | 'eventStore' | 'redis';
+const ACCESS: Record<string, { readonly stores: string; readonly secrets: readonly Secret[]; readonly kms: readonly string[] }> = {
+  registerUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
+  changeEmail: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
+  verifyEmail: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
+  suspendUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
+  reactivateUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Decrypt'] },
+  eraseUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Decrypt'] },
+  getUser: { stores: 'readmodels,eventstore', secrets: ['http', 'redis', 'eventStore'], kms: ['kms:Decrypt'] },
+  listUsers: { stores: 'readmodels', secrets: ['http', 'redis'], kms: [] },
+  getUserEvents: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Decrypt'] },
+  exportUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Decrypt'] },
+  health: { stores: 'eventstore,readmodels', secrets: ['http', 'eventStore', 'redis'], kms: [] },
+  routeNotFound: { stores: 'none', secrets: ['http'], kms: [] },
+};
+const SECRET_RESOURCES: Record<Secret, unknown[]> = {
+  http: [{ Ref: 'EmailReservationKeySecret' }, { Ref: 'ConsistencyTokenKeySecret' }],
+  eventStore: [
+    { 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:chronicle/prod/eventstore-connection-string-??????' },
+    // No CA certificate secret on the default prod stage.
+    { 'Fn::If': ['HasEventStoreCaCert', { 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:-??????' }, { Ref: 'AWS::NoValue' }] },
+  ],
+  redis: [{ 'Fn::If': ['CreateRedis', { Ref: 'RedisAuthTokenSecret' }, { 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:-??????' }] }],
+};
+const SECRET_VARIABLES: Record<Secret, string[]> = {
+  http: ['EMAIL_RESERVATION_KEY_SECRET_ARN', 'CONSISTENCY_TOKEN_KEY_SECRET_ARN'],
+  eventStore: ['EVENTSTORE_CONNECTION_STRING_SECRET_ARN', 'EVENTSTORE_CA_CERT_SECRET_ARN'],
+  redis: ['REDIS_AUTH_TOKEN_SECRET_ARN', 'REDIS_URL_SECRET_ARN'],
+};
+
+/** The logical id of a function's role. */
+const roleOf = (fn: Resource): string => ((props(fn)['Role'] as Json)['Fn::GetAtt'] as string[])[0] ?? '';
+
 const literalStrings = (value: unknown): string[] =>
   typeof value === 'string' ? [value] : Array.isArray(value) ? value.flatMap(literalStrings) : value !== null && typeof value === 'object' ? Object.values(value).flatMap(literalStrings) : [];
 
@@ -84,8 +119,8 @@ describe('the compiled production template (serverless package --stage prod, no 
           for (const text of literalStrings(value)) expect([id, name, SECRET_LOOKING_VALUE.test(text)]).toEqual([id, name, false]);
         expect([id, variables['CHRONICLE_REQUIRE_PRODUCTION_STORES']]).toEqual([id, 'true']);
         expect(variables['DATA_KEY_KMS_KEY_ARN']).toEqual({ 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] });
-        expect(variables['EVENTSTORE_CONNECTION_STRING_SECRET_ARN']).toBe('chronicle/prod/eventstore-connection-string');
       }
+      expect(container()['Environment']).toContainEqual({ Name: 'EVENTSTORE_CONNECTION_STRING_SECRET_ARN', Value: 'chronicle/prod/eventstore-connection-string' });
     });
 
     it('get the issuer and audience of the JWT authorizer', () => {
@@ -109,10 +144,7 @@ describe('the compiled production template (serverless package --stage prod, no 
     });
 
     it('are zipped under 1 MB each', () => {
-      // getUser also answers ?asOf= from the event store since temporal queries landed, so it carries
-      // the EventStoreDB client beside Redis: 1.16 MB, over the 1 MB budget (README § Deploying).
-      const budget = (name: string) => (name === 'getUser' ? 1.25 * 1024 * 1024 : 1024 * 1024);
-      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < budget(name)]).toEqual([name, true]);
+      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < 1_000_000]).toEqual([name, true]);
     });
   });
 
@@ -125,20 +157,52 @@ describe('the compiled production template (serverless package --stage prod, no 
       }
     });
 
-    it('lets the functions and the projector use exactly the data-key wrapping key', () => {
-      const key = { 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] };
-      for (const role of ['IamRoleLambdaExecution', 'ProjectorTaskRole'])
-        for (const action of ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt']) expect([role, action, allowsOn(role, action)]).toEqual([role, action, [key]]);
-      expect(props(resource('DataKeyWrappingKey'))['EnableKeyRotation']).toBe(true);
-      expect(props(resource('DataKeyWrappingKeyAlias'))['TargetKeyId']).toEqual({ Ref: 'DataKeyWrappingKey' });
+    it('gives every function a role of its own', () => {
+      expect(packaged.template.Resources['IamRoleLambdaExecution']).toBeUndefined();
+      expect(Object.keys(ACCESS).length).toBe(functions().length);
+      const roles = functions().map(([, fn]) => roleOf(fn));
+      expect(new Set(roles).size).toBe(functions().length);
+      for (const [id, fn] of functions()) {
+        const role = props(resource(roleOf(fn)));
+        expect([id, role['ManagedPolicyArns']]).toEqual([id, [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }]]);
+        // Its logs: its own log group, nothing else.
+        const logs = JSON.stringify(allowsOn(roleOf(fn), 'logs:PutLogEvents'));
+        expect([id, logs]).toEqual([id, JSON.stringify([{ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${String(props(fn)['FunctionName'])}:*` }])]);
+      }
     });
 
-    it('lets the functions read only this stage’s secrets', () => {
-      const secrets = JSON.stringify(allowsOn('IamRoleLambdaExecution', 'secretsmanager:GetSecretValue'));
-      expect(secrets).toContain('secret:chronicle/prod/eventstore-connection-string-??????');
-      expect(secrets).toContain('EmailReservationKeySecret');
-      expect(secrets).toContain('ConsistencyTokenKeySecret');
-      expect(secrets).toContain('RedisAuthTokenSecret');
+    describe.each(Object.entries(ACCESS))('%s', (name, expected) => {
+      const fn = (): Resource => resource(`${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`);
+      const variables = (): Json => (props(fn())['Environment'] as Json)['Variables'] as Json;
+
+      it(`reads only the secrets it needs (${expected.secrets.join(', ')})`, () => {
+        const granted = allowsOn(roleOf(fn()), 'secretsmanager:GetSecretValue').map((r) => JSON.stringify(r));
+        const wanted = expected.secrets.flatMap((secret) => SECRET_RESOURCES[secret]);
+        expect(granted.sort()).toEqual(wanted.map((r) => JSON.stringify(r)).sort());
+        // …and is told where only those are.
+        const named = Object.keys(variables()).filter((v) => v.endsWith('_SECRET_ARN'));
+        expect(named.sort()).toEqual(expected.secrets.flatMap((secret) => SECRET_VARIABLES[secret]).sort());
+      });
+
+      it(`uses the data-key wrapping key for ${expected.kms.length === 0 ? 'nothing' : expected.kms.join(', ')}`, () => {
+        const kms = statements()
+          .filter((s) => s.role === roleOf(fn()))
+          .flatMap((s) => asArray(s.statement['Action'] as string | string[]).filter((a) => a.startsWith('kms:')).map((action) => [action, s.statement['Resource']]));
+        expect(kms).toEqual(expected.kms.map((action) => [action, [{ 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] }]]));
+      });
+
+      it(`declares the stores it uses (${expected.stores})`, () => {
+        expect(variables()['CHRONICLE_STORES']).toBe(expected.stores);
+      });
+    });
+
+    it('lets the projector unwrap data keys with exactly the wrapping key, and read its secrets', () => {
+      const key = { 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] };
+      expect(allowsOn('ProjectorTaskRole', 'kms:Decrypt')).toEqual([key]);
+      for (const action of ['kms:GenerateDataKey', 'kms:Encrypt']) expect([action, allowsOn('ProjectorTaskRole', action)]).toEqual([action, []]);
+      expect(JSON.stringify(allowsOn('ProjectorTaskRole', 'secretsmanager:GetSecretValue'))).toContain('secret:chronicle/prod/eventstore-connection-string-??????');
+      expect(props(resource('DataKeyWrappingKey'))['EnableKeyRotation']).toBe(true);
+      expect(props(resource('DataKeyWrappingKeyAlias'))['TargetKeyId']).toEqual({ Ref: 'DataKeyWrappingKey' });
     });
   });
 
@@ -195,6 +259,10 @@ describe('the compiled production template (serverless package --stage prod, no 
       expect((c['HealthCheck'] as Json)['Command']).toEqual(['CMD', ...(JSON.parse(imageCheck ?? '[]') as string[])]);
       expect(JSON.stringify(c['Secrets'])).toContain('REDIS_AUTH_TOKEN');
       expect((c['LogConfiguration'] as Json)['LogDriver']).toBe('awslogs');
+      // One stdout line, one log event: an EMF line must reach CloudWatch Logs on its own.
+      const logOptions = Object.keys((c['LogConfiguration'] as Json)['Options'] as Json);
+      expect(logOptions).not.toContain('awslogs-multiline-pattern');
+      expect(logOptions).not.toContain('awslogs-datetime-format');
       expect(props(resource('ProjectorLogGroup'))['RetentionInDays']).toBe(30);
     });
 
@@ -225,6 +293,8 @@ describe('the compiled production template (serverless package --stage prod, no 
         'ProjectorLagPositions',
         'ProjectorLagSeconds',
         'ProjectorParkedEvents',
+        'EMFParsingErrors',
+        'EMFValidationErrors',
         'RunningTaskCount',
         'DesiredTaskCount',
         '5xx',
@@ -269,20 +339,49 @@ describe('a production stage with a required param left empty', () => {
   });
 });
 
+describe('a function’s access: list', () => {
+  const kinds = { eventStore: { store: 'eventstore', environment: { A_SECRET_ARN: 'a' }, statements: [{ Sid: 'A' }] }, keys: { statements: [{ Sid: 'K' }] } };
+
+  it('becomes its environment, its stores and its statements', () => {
+    expect(functionAccess('f', ['eventStore', 'keys'], kinds)).toEqual({
+      environment: { A_SECRET_ARN: 'a', CHRONICLE_STORES: 'eventstore' },
+      statements: [{ Sid: 'A' }, { Sid: 'K' }],
+    });
+    expect(functionAccess('f', ['keys'], kinds).environment).toEqual({ CHRONICLE_STORES: 'none' });
+  });
+
+  it.each([
+    [undefined, 'f: declares no access'],
+    [[], 'f: declares no access'],
+    [['eventStore', 'redis'], 'f: unknown access "redis"'],
+  ])('stops the package when it is missing or names an unknown kind (%o)', (access, message) => {
+    expect(() => functionAccess('f', access, kinds)).toThrow(message);
+  });
+});
+
 describe('the bundles on Node 24', () => {
   it('every function bundle loads and answers a request on Node 24', { timeout: 120_000 }, async () => {
     const node = await node24Binary();
     const tasks = await Promise.all(
-      [...packaged.zips].map(async ([name, zip]) => ({ name, dir: await extractFunction(zip, path.join(workDir, 'task', name)), module: handlerModule(name, packaged.template) })),
+      [...packaged.zips].map(async ([name, zip]) => ({
+        name,
+        dir: await extractFunction(zip, path.join(workDir, 'task', name)),
+        module: handlerModule(name, packaged.template),
+        stores: String(((props(resource(`${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`))['Environment'] as Json)['Variables'] as Json)['CHRONICLE_STORES']),
+      })),
     );
     const runner = path.join(workDir, 'invoke.mjs');
     // A request no route accepts (a path id that is not a UUID, a malformed body): every handler
     // must load, run its middleware stack and answer without touching a store; health must answer
-    // 503 quickly with nothing listening.
+    // 503 quickly with nothing listening. Each loads with only the stores its CHRONICLE_STORES names.
     writeFileSync(
       runner,
       `const answers = {};
-for (const { name, file } of JSON.parse(process.env.TASKS)) {
+const all = { ...process.env };
+for (const { name, file, stores } of JSON.parse(process.env.TASKS)) {
+  process.env.CHRONICLE_STORES = stores;
+  if (!stores.includes('eventstore')) delete process.env.EVENTSTORE_CONNECTION_STRING; else process.env.EVENTSTORE_CONNECTION_STRING = all.EVENTSTORE_CONNECTION_STRING;
+  if (!stores.includes('readmodels')) delete process.env.REDIS_URL; else process.env.REDIS_URL = all.REDIS_URL;
   const { handler } = await import(file);
   const event = { version: '2.0', routeKey: '$default', rawPath: '/users/not-a-uuid', rawQueryString: '', headers: { 'content-type': 'application/json' },
     requestContext: { http: { method: 'POST', path: '/users/not-a-uuid' }, requestId: 'r-' + name }, pathParameters: { id: 'not-a-uuid' }, body: '{', isBase64Encoded: false };
@@ -306,7 +405,7 @@ process.exit(0);`,
         EMAIL_RESERVATION_KEY: 'bundle-check-reservation-key-0123456789',
         DATA_KEY_WRAPPING_KEY: Buffer.alloc(32, 7).toString('base64'),
         LOG_LEVEL: 'error',
-        TASKS: JSON.stringify(tasks.map((t) => ({ name: t.name, file: path.join(t.dir, t.module) }))),
+        TASKS: JSON.stringify(tasks.map((t) => ({ name: t.name, file: path.join(t.dir, t.module), stores: t.stores }))),
         RESULT: result,
       },
       timeout: 100_000,

@@ -58,6 +58,29 @@ describe('configuration', () => {
       const config = loadConfig({ CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true', EVENTSTORE_CONNECTION_STRING: 'esdb://db:2113', REDIS_HOST: 'cache' });
       expect([config.eventStore.kind, config.readModels.kind]).toEqual(['eventstoredb', 'redis']);
     });
+
+    describe('for a function that declares the stores it uses (CHRONICLE_STORES)', () => {
+      const deployed = { CHRONICLE_REQUIRE_PRODUCTION_STORES: 'true' };
+
+      it('needs only those: a read-model query starts without the event store, and never on SQLite', () => {
+        const config = loadConfig({ ...deployed, CHRONICLE_STORES: 'readmodels', REDIS_HOST: 'cache' });
+        expect([config.eventStore.kind, config.dataKeys.store.kind, config.readModels.kind]).toEqual(['unused', 'unused', 'redis']);
+      });
+
+      it('still fails naming a declared store that is missing', () => {
+        const error = failureOf({ ...deployed, CHRONICLE_STORES: 'eventstore', REDIS_HOST: 'cache' });
+        expect((error as ConfigError).variable).toBe('EVENTSTORE_CONNECTION_STRING');
+      });
+
+      it('may use neither (the catch-all route)', () => {
+        const config = loadConfig({ ...deployed, CHRONICLE_STORES: 'none' });
+        expect([config.eventStore.kind, config.readModels.kind]).toEqual(['unused', 'unused']);
+      });
+
+      it('refuses a store it does not know', () => {
+        expect((failureOf({ CHRONICLE_STORES: 'eventstore,postgres' }) as ConfigError).variable).toBe('CHRONICLE_STORES');
+      });
+    });
   });
 
   it('treats an empty variable as unset', () => {
