@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole service on this machine — the Lambdas under the real `serverless
- * offline` and the projector (`npm run projector`) — on the configuration from the environment
+ * offline` and the projector (what `npm run projector` runs) — on the configuration from the environment
  * (the embedded SQLite default unless EVENTSTORE_CONNECTION_STRING / REDIS_URL say otherwise).
  * Prints the base URL once both answer their health checks; one Ctrl-C (or SIGTERM) stops both.
  *
@@ -195,7 +195,9 @@ const waitUntilReady = async (urls: readonly string[]): Promise<boolean> => {
 };
 
 const api = run('api', process.execPath, [path.join(root, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start']);
-const projector = run('projector', 'npm', ['run', '--silent', 'projector']);
+// Node with tsx's loader directly, not `npm run projector`: npm and tsx's own launcher would be
+// two more resident processes (about 100 MB) doing nothing.
+const projector = run('projector', process.execPath, ['--import', 'tsx', path.join(root, 'src/projector/main.ts')]);
 log(`process groups api=${api.pid} projector=${projector.pid}`);
 
 if (await waitUntilReady([`${baseUrl}/health`, `http://127.0.0.1:${healthPort}/health`])) {
