@@ -48,7 +48,21 @@ const alarm = (description, functionRef, metricName, topic) => ({
   },
 });
 
-const VPC_ACCESS_POLICY = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' };
+/**
+ * What Lambda needs to attach a function to the VPC (the network interfaces), in place of the
+ * managed AWSLambdaVPCAccessExecutionRole, which also grants logs:* writes to every log group:
+ * the Describe actions work only on "*" (AWS's Lambda guide says so); creating, deleting and
+ * (un)assigning addresses are limited to this account and region.
+ */
+const VPC_NETWORK_STATEMENTS = [
+  { Sid: 'DescribeVpcNetwork', Effect: 'Allow', Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], Resource: '*' },
+  {
+    Sid: 'ManageVpcNetworkInterfaces',
+    Effect: 'Allow',
+    Action: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+    Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*/*' }],
+  },
+];
 
 /**
  * A function's environment, stores and IAM statements from its access kinds (a pure function of
@@ -76,7 +90,6 @@ const lambdaRole = (deployedName, statements, inVpc) => ({
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
     },
-    ...(inVpc ? { ManagedPolicyArns: [VPC_ACCESS_POLICY] } : {}),
     Policies: [
       {
         PolicyName: deployedName,
@@ -89,6 +102,7 @@ const lambdaRole = (deployedName, statements, inVpc) => ({
               Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
               Resource: [{ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${deployedName}:*` }],
             },
+            ...(inVpc ? VPC_NETWORK_STATEMENTS : []),
             ...statements,
           ],
         },
