@@ -61,23 +61,30 @@ export const openSnapshot = async (deps: UserStreamDeps, userId: string, snapsho
 
 /**
  * The user's stream for a command: the snapshot's state plus the events after it when the
- * stream is long and its snapshot can be trusted, else the whole stream folded. The first page
- * of the stream is read beside the snapshot, so a stream shorter than the interval (the common
- * case) costs one round trip as before and its snapshot (there is none) nothing more.
+ * stream is long and its snapshot can be trusted, else the whole stream folded. The stream's
+ * last `every` events are read first (backwards): a shorter answer is the whole stream, so a
+ * stream shorter than the interval (the common case) costs one read as before and no snapshot
+ * read at all; on a long stream they usually hold every event after the snapshot, because one
+ * is written every `every` events.
  */
 export const loadUserStreamForCommand = async (deps: UserStreamDeps, userId: string): Promise<LoadedUserStream> => {
   const settings = deps.snapshots;
   const streamId = userStreamId(userId);
   if (settings === undefined || settings.every <= 0) return foldWholeStream(deps, userId, await deps.eventStore.readStream(streamId));
-  const [snapshot, head] = await Promise.all([readSnapshot(settings, streamId), deps.eventStore.readStream(streamId, { maxCount: settings.every })]);
-  if (head.length < settings.every) return foldWholeStream(deps, userId, head);
+  const last = (await deps.eventStore.readStream(streamId, { direction: 'backwards', maxCount: settings.every })).reverse();
+  const first = last[0]?.revision ?? 0n;
+  if (last.length < settings.every || first === 0n) return foldWholeStream(deps, userId, last);
+  const snapshot = await readSnapshot(settings, streamId);
   if (snapshot !== null) {
-    const [atRevision, ...after] = await deps.eventStore.readStream(streamId, { fromRevision: snapshot.revision });
+    // From the event at the snapshot's revision on: in hand when the snapshot is recent, else read.
+    const [atRevision, ...after] =
+      snapshot.revision >= first ? last.slice(Number(snapshot.revision - first)) : await deps.eventStore.readStream(streamId, { fromRevision: snapshot.revision });
     const opened = await openSnapshot(deps, userId, snapshot, atRevision);
     if (opened !== null) return resumeFrom(userId, opened, after);
   }
-  const rest = await deps.eventStore.readStream(streamId, { fromRevision: BigInt(head.length) });
-  return foldWholeStream(deps, userId, [...head, ...rest]);
+  // Events are immutable: the ones before the page, read now, complete it however the stream has grown since.
+  const earlier = await deps.eventStore.readStream(streamId, { maxCount: Number(first) });
+  return foldWholeStream(deps, userId, [...earlier, ...last]);
 };
 
 const resumeFrom = (userId: string, opened: OpenedSnapshot, after: readonly StoredEvent[]): LoadedUserStream => {
@@ -105,7 +112,7 @@ export const snapshotCovers = (stream: LoadedUserStream, eventId: string): boole
 
 /**
  * After a command appended `events` (with these ids) to a loaded stream: writes a snapshot of
- * the new state when the stream has grown `every` events past the last one. Best effort: a
+ * the new state when the stream has grown `every` events past the snapshot it was loaded from. Best effort: a
  * failure is reported and swallowed, because the append, which is the command, has happened.
  * Only registered users with a data key are snapshotted (the content is sealed with it).
  */
@@ -118,7 +125,9 @@ export const snapshotAfterAppend = async (
   if (settings === undefined || settings.every <= 0) return;
   const { result, key } = appended;
   const lastEventId = appended.ids.at(-1);
-  if (key === null || lastEventId === undefined || result.nextRevision - (stream.snapshot?.revision ?? -1n) < BigInt(settings.every)) return;
+  // Measured from the snapshot the load used, else from the stream's start: a stream of `every`
+  // events or fewer is read whole anyway, and one whose snapshot could not be used gets a new one.
+  if (key === null || lastEventId === undefined || result.nextRevision - (stream.snapshot?.revision ?? 0n) < BigInt(settings.every)) return;
   try {
     const state = appended.events.reduce(evolveUser, stream.state);
     if (!isRegistered(state)) return;

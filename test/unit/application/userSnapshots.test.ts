@@ -50,7 +50,7 @@ const setup = (options: { store?: SnapshotStore; every?: number } = {}) => {
 /**
  * A user registered, then suspended and reactivated in turn until the stream holds `events`
  * events: odd revisions are suspensions, so it ends suspended when `events` is even. With
- * EVERY = 5, snapshots are written at revisions 4, 9, 14…
+ * EVERY = 5, snapshots are written at revisions 5, 10, 15…
  */
 const longUser = async (deps: CommandDeps, events: number, email = freshEmail()) => {
   const userId = randomUUID();
@@ -82,7 +82,7 @@ describe('user snapshots', () => {
       const { deps, store } = setup();
       const { streamId, email } = await longUser(deps, 12);
       const snapshot = await store.read(streamId);
-      expect(snapshot).toMatchObject({ streamId, revision: 9n, format: USER_SNAPSHOT_FORMAT });
+      expect(snapshot).toMatchObject({ streamId, revision: 10n, format: USER_SNAPSHOT_FORMAT });
       expect(snapshot?.payload).not.toContain(email);
       expect(snapshot?.payload).not.toContain('Snap Shot');
       expect(JSON.stringify({ ...snapshot, revision: String(snapshot?.revision), position: String(snapshot?.position) })).not.toContain(email.split('@')[0]);
@@ -93,14 +93,27 @@ describe('user snapshots', () => {
       const { userId, streamId } = await longUser(deps, 13);
       const before = eventStore.reads.length;
       const loaded = await loadUserStreamForCommand(deps, userId);
+      const reads = eventStore.reads.slice(before).filter((read) => read.streamId === streamId);
       const full = await loadUserStream(deps, userId);
-      expect(loaded.snapshot?.revision).toBe(9n);
-      expect(loaded.stored.map((event) => event.revision)).toEqual([10n, 11n, 12n]);
+      expect(loaded.snapshot?.revision).toBe(10n);
+      expect(loaded.stored.map((event) => event.revision)).toEqual([11n, 12n]);
       expect(loaded.state).toEqual(full.state);
       expect([loaded.revision, loaded.position]).toEqual([full.revision, full.position]);
-      // The first page (EVERY events) beside the snapshot, then the events from its revision on.
-      const reads = eventStore.reads.slice(before, before + 2).filter((read) => read.streamId === streamId);
-      expect(reads.map((read) => read.count)).toEqual([EVERY, 4]);
+      // One read of the stream: its last EVERY events, which hold the snapshot's event and all after it.
+      expect(reads.map((read) => [read.options?.direction, read.count])).toEqual([['backwards', EVERY]]);
+    });
+
+    it('reads on from the snapshot when it is older than the last interval', async () => {
+      const { deps, store } = setup();
+      const { userId, streamId } = await longUser(deps, 13);
+      const old = await store.read(streamId);
+      await longUserTail(deps, userId, 8);
+      if (old === null) throw new Error('no snapshot was written');
+      await store.write(old);
+      const loaded = await loadUserStreamForCommand(deps, userId);
+      expect(loaded.snapshot?.revision).toBe(10n);
+      expect(loaded.stored).toHaveLength(10);
+      expect(loaded.state).toEqual((await loadUserStream(deps, userId)).state);
     });
 
     it('decides on the snapshot’s state and appends with the real stream’s revision', async () => {
@@ -115,11 +128,11 @@ describe('user snapshots', () => {
 
     it('takes the revision and position from the snapshot alone when no event follows it', async () => {
       const { deps, store } = setup();
-      const { userId, streamId } = await longUser(deps, 10);
+      const { userId, streamId } = await longUser(deps, 11);
       const snapshot = await store.read(streamId);
       const loaded = await loadUserStreamForCommand(deps, userId);
-      expect([loaded.snapshot?.revision, loaded.stored.length, loaded.revision, loaded.position]).toEqual([9n, 0, 9n, snapshot?.position]);
-      expect((await handleUserCommand(deps, reactivate(userId), freshOptions({ expectedRevision: 9n }))).revision).toBe(10n);
+      expect([loaded.snapshot?.revision, loaded.stored.length, loaded.revision, loaded.position]).toEqual([10n, 0, 10n, snapshot?.position]);
+      expect((await handleUserCommand(deps, suspend(userId), freshOptions({ expectedRevision: 10n }))).revision).toBe(11n);
     });
 
     it('still loses a concurrency race exactly: a write between load and append is retried on the new revision', async () => {
@@ -145,7 +158,7 @@ describe('user snapshots', () => {
       const first = await handleUserCommand(deps, reactivate(userId), options);
       expect(first.revision).toBe(8n);
       await longUserTail(deps, userId, 4);
-      expect((await store.read(streamId))?.revision).toBe(9n);
+      expect((await store.read(streamId))?.revision).toBe(10n);
       expect(await handleUserCommand(deps, reactivate(userId), options)).toEqual(first);
       expect(await eventStore.readStream(streamId)).toHaveLength(13);
       expect(commandEventId(options.commandId, streamId, 0)).toBe((await eventStore.readStream(streamId, { fromRevision: 8n, maxCount: 1 }))[0]?.id);
@@ -153,7 +166,7 @@ describe('user snapshots', () => {
   });
 
   describe('when the snapshot cannot be trusted', () => {
-    /** A user of 13 events (active at the end, snapshot at 9), and a lying snapshot with another email. */
+    /** A user of 13 events (active at the end, snapshot at 10), and a lying snapshot with another email. */
     const withLyingSnapshot = async (lie: (honest: Snapshot, seal: (place: Partial<Snapshot>) => string) => Snapshot) => {
       const context = setup();
       const { userId, streamId, email } = await longUser(context.deps, 13);
@@ -242,12 +255,12 @@ describe('user snapshots', () => {
     it('folds on from a snapshot at or before the revision asked for, to the same answer as a full fold', async () => {
       const { deps, withoutSnapshots, eventStore } = setup();
       const { userId, streamId } = await longUser(deps, 13);
-      for (const atRevision of [12n, 9n, 8n, 3n]) {
+      for (const atRevision of [12n, 10n, 9n, 3n]) {
         const before = eventStore.reads.length;
         const answer = await getUserAsOf(deps, userId, { atRevision });
         const fromRevisions = eventStore.reads.slice(before).filter((read) => read.streamId === streamId && read.options?.direction !== 'backwards');
-        // From the snapshot (revision 9) when it is not later than asked; from the start otherwise.
-        expect(fromRevisions.some((read) => read.options?.fromRevision === 0n)).toBe(atRevision < 9n);
+        // From the snapshot (revision 10) when it is not later than asked; from the start otherwise.
+        expect(fromRevisions.some((read) => read.options?.fromRevision === 0n)).toBe(atRevision < 10n);
         expect(answer).toEqual(await getUserAsOf(withoutSnapshots, userId, { atRevision }));
       }
     });
@@ -268,6 +281,7 @@ describe('user snapshots', () => {
     const snapshot = await store.read(streamId);
     const loaded = await loadUserStreamForCommand(deps, userId);
     expect(snapshot?.revision).toBe(2n);
+    expect(loaded.snapshot?.revision).toBe(2n);
     expect(loaded.snapshot?.recentEventIds).toHaveLength(3);
     expect(RECENT_EVENT_IDS).toBeGreaterThanOrEqual(100);
     expect((await keys.forReading([userId])).get(userId)).not.toBeNull();
