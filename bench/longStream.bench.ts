@@ -75,7 +75,7 @@ const compared = async (samples: number, without: () => Promise<unknown>, withSn
     }
   }
   const [withoutMs, withMs] = [median(a), median(b)];
-  return { withoutSnapshotsMs: withoutMs, withSnapshotsMs: withMs, ratio: round(withMs / withoutMs) };
+  return { withoutSnapshotsMs: withoutMs, withSnapshotsMs: withMs, ratio: Math.round((withMs / withoutMs) * 10_000) / 10_000 };
 };
 
 const metadata = (occurredAt: string, schemaVersion: number) => ({ schemaVersion, $correlationId: 'bench', $causationId: 'bench', commandId: randomUUID(), occurredAt });

@@ -109,14 +109,13 @@ const viewOf = (folded: Folded): UserView | null =>
 export const getUserAsOf = async (deps: UserStreamDeps, userId: string, point: PointInTime): Promise<UserAsOf> => {
   const streamId = userStreamId(userId);
   const notFound = () => new NotFoundError('USER_NOT_FOUND', `user ${userId} did not exist then`, { userId });
-  // The snapshot is read beside the stream's last event: no extra round trip before the fold.
-  const [last, snapshot] = await Promise.all([
-    lastEventOf(deps.eventStore, streamId),
-    deps.snapshots === undefined ? null : readSnapshot(deps.snapshots, streamId),
-  ]);
+  const last = await lastEventOf(deps.eventStore, streamId);
   if (last?.type === 'UserErased') throw userErasedError(userId);
   const upTo = 'atRevision' in point ? point.atRevision : await lastRevisionAtOrBefore(deps.eventStore, streamId, point.asOf);
   if (upTo === null) throw notFound();
+  // No snapshot sits below revision `every` (none is written sooner): a short fold asks for none.
+  const snapshots = deps.snapshots;
+  const snapshot = snapshots !== undefined && snapshots.every > 0 && upTo >= BigInt(snapshots.every) ? await readSnapshot(snapshots, streamId) : null;
   const folded = await foldUpTo(deps, userId, upTo, await startFor(deps, userId, snapshot, upTo));
   if (folded === null) {
     if ('asOf' in point || last === undefined) throw notFound();
