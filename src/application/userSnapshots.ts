@@ -1,5 +1,5 @@
 import type { PersonalDataKey } from '#domain/personalData';
-import { openUserSnapshot, sealUserSnapshot, USER_SNAPSHOT_FORMAT, type UserSnapshotContent } from '#domain/userSnapshot';
+import { eventTag, openUserSnapshot, sealUserSnapshot, USER_SNAPSHOT_FORMAT, type UserSnapshotContent } from '#domain/userSnapshot';
 import { evolveUser, isRegistered, type UserState } from '#domain/userState';
 import type { UserEvent } from '#domain/userEvents';
 import { userStreamId } from '#domain/userValues';
@@ -22,7 +22,7 @@ export interface UserSnapshotSettings {
 }
 
 /**
- * How many ids of the events up to its revision a snapshot keeps. A retried command is recognised
+ * How many event ids (as tags) up to its revision a snapshot keeps. A retried command is recognised
  * by its first event's id, so a retry is answered with its first result while its events are
  * among the stream's last RECENT_EVENT_IDS events before the snapshot or after it (always, on a
  * stream shorter than the snapshot interval); a retry older than that is decided again.
@@ -102,13 +102,13 @@ const resumeFrom = (userId: string, opened: OpenedSnapshot, after: readonly Stor
     state,
     revision: last?.revision ?? snapshot.revision,
     position: last?.position ?? snapshot.position,
-    snapshot: { revision: snapshot.revision, recentEventIds: content.recentEventIds },
+    snapshot: { revision: snapshot.revision, recentEventTags: content.recentEventTags },
     key,
   };
 };
 
 /** Whether the event with this id is among those the stream's snapshot stands in for (so not in `stored`). */
-export const snapshotCovers = (stream: LoadedUserStream, eventId: string): boolean => stream.snapshot?.recentEventIds.includes(eventId) ?? false;
+export const snapshotCovers = (stream: LoadedUserStream, eventId: string): boolean => stream.snapshot?.recentEventTags.includes(eventTag(eventId)) ?? false;
 
 /**
  * After a command appended `events` (with these ids) to a loaded stream: writes a snapshot of
@@ -131,9 +131,9 @@ export const snapshotAfterAppend = async (
   try {
     const state = appended.events.reduce(evolveUser, stream.state);
     if (!isRegistered(state)) return;
-    const ids = [...(stream.snapshot?.recentEventIds ?? []), ...stream.stored.slice(-RECENT_EVENT_IDS).map((event) => event.id), ...appended.ids];
+    const tags = [...(stream.snapshot?.recentEventTags ?? []), ...[...stream.stored.slice(-RECENT_EVENT_IDS).map((event) => event.id), ...appended.ids].map(eventTag)];
     const place = { streamId: stream.streamId, revision: result.nextRevision, eventId: lastEventId, format: USER_SNAPSHOT_FORMAT };
-    const payload = sealUserSnapshot({ state, recentEventIds: ids.slice(-RECENT_EVENT_IDS) }, key, place);
+    const payload = sealUserSnapshot({ state, recentEventTags: tags.slice(-RECENT_EVENT_IDS) }, key, place);
     await settings.store.write({ ...place, position: result.position, payload });
   } catch (error) {
     settings.onFailure?.(error, { streamId: stream.streamId, step: 'write' });

@@ -21,8 +21,8 @@ export interface UserStreamDeps {
 export interface SnapshotBase {
   /** Revision of the snapshot: events up to it are folded into `state` but are not in `stored`. */
   readonly revision: bigint;
-  /** Ids of the last events up to that revision (oldest first). */
-  readonly recentEventIds: readonly string[];
+  /** Tags of the ids of the last events up to that revision, oldest first (eventTag, #domain/userSnapshot). */
+  readonly recentEventTags: readonly string[];
 }
 
 /** A user's stream as read: the stored events, the state folded from them, and where it stood. */

@@ -176,7 +176,7 @@ describe('user snapshots', () => {
       const full = await loadUserStream(context.deps, userId);
       const lied = { ...full.state, email: LIAR } as never;
       const seal = (place: Partial<Snapshot>) =>
-        sealUserSnapshot({ state: lied, recentEventIds: [] }, key, { streamId, revision: honest.revision, eventId: honest.eventId, format: honest.format, ...place });
+        sealUserSnapshot({ state: lied, recentEventTags: [] }, key, { streamId, revision: honest.revision, eventId: honest.eventId, format: honest.format, ...place });
       await context.store.write(lie(honest, seal));
       return { ...context, userId, streamId, email };
     };
@@ -282,7 +282,7 @@ describe('user snapshots', () => {
     const loaded = await loadUserStreamForCommand(deps, userId);
     expect(snapshot?.revision).toBe(2n);
     expect(loaded.snapshot?.revision).toBe(2n);
-    expect(loaded.snapshot?.recentEventIds).toHaveLength(3);
+    expect(loaded.snapshot?.recentEventTags).toHaveLength(3);
     expect(RECENT_EVENT_IDS).toBeGreaterThanOrEqual(100);
     expect((await keys.forReading([userId])).get(userId)).not.toBeNull();
   });
