@@ -9,6 +9,8 @@ import { collect } from './streamingRead.ts';
 export const SNAPSHOT_STREAM_PREFIX = 'snapshot-';
 export const snapshotStreamId = (streamId: string): string => `${SNAPSHOT_STREAM_PREFIX}${streamId}`;
 const SNAPSHOT_EVENT_TYPE = 'Snapshot';
+/** Every how many snapshots of a stream its `$maxCount` is written again (the first time included). */
+const METADATA_EVERY = 16n;
 
 /**
  * A cache must not make a command wait: one quick retry, then the caller reads the stream in
@@ -69,8 +71,9 @@ export const createEventStoreDBSnapshotStore = (client: EventStoreDBClient, opti
       const event = { id: randomUUID(), type: SNAPSHOT_EVENT_TYPE, contentType: 'application/json' as const, data: { ...data }, metadata: undefined };
       const name = snapshotStreamId(snapshot.streamId);
       const result = await callWithRetry('writeSnapshot', () => client.appendToStream(name, event), policy);
-      // The stream's first snapshot: from now on the server keeps only the newest one.
-      if (toBigInt(result.nextExpectedRevision) === 0n) await callWithRetry('snapshotMetadata', () => client.setStreamMetadata(name, { maxCount: 1 }), policy);
+      // From the stream's first snapshot on the server keeps only the newest one; said again now
+      // and then, in case the first time failed after the append.
+      if (toBigInt(result.nextExpectedRevision) % METADATA_EVERY === 0n) await callWithRetry('snapshotMetadata', () => client.setStreamMetadata(name, { maxCount: 1 }), policy);
     },
 
     async close() {
