@@ -48,6 +48,13 @@ export interface DataKeysConfig {
   readonly cache: { readonly maxEntries: number; readonly ttlMs: number };
 }
 
+/** Snapshots of long user streams (a cache in front of the fold; README § Long streams). */
+export interface SnapshotsConfig {
+  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'eventstoredb' };
+  /** A snapshot every this many events of a stream; 0 turns snapshots off. */
+  readonly every: number;
+}
+
 export interface RetryConfig {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
@@ -114,6 +121,7 @@ export interface Config {
   readonly eventStore: EventStoreConfig;
   readonly readModels: ReadModelsConfig;
   readonly dataKeys: DataKeysConfig;
+  readonly snapshots: SnapshotsConfig;
   /** Read models live under `rm:v<N>:` (Redis) so a rebuild can build the next version beside this one. */
   readonly readModelVersion: number;
   /**
@@ -362,6 +370,11 @@ export const loadConfig = (env: Env = process.env): Config => {
       store: !inUse.has('eventstore') ? unused : esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'keys.sqlite') },
       wrapping: readKeyWrapping(env, dataDir),
       cache: { maxEntries: readInt(env, 'DATA_KEY_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000), ttlMs: readInt(env, 'DATA_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000) },
+    },
+    snapshots: {
+      // Beside the event log: snapshot streams on EventStoreDB, their own SQLite file locally.
+      store: esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'snapshots.sqlite') },
+      every: readInt(env, 'SNAPSHOT_EVERY', 100, 0, 1_000_000),
     },
     readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),
     readModelRegistryNamespace: readRegistryNamespace(env),

@@ -2,6 +2,7 @@ import type { EventStoreDBClient } from '@eventstore/db-client';
 import { createActiveReadModelReader, type ActiveReadModelReader } from '#application/activeReadModels';
 import type { CommandDeps } from '#application/handleUserCommand';
 import type { UserKeys } from '#application/userKeys';
+import type { UserSnapshotSettings } from '#application/userSnapshots';
 import type { UserStreamDeps } from '#application/userStream';
 import type { QueryDeps } from '#application/userQueries';
 import { createReservationStreamNaming } from '#application/emailReservations';
@@ -15,6 +16,7 @@ import type { Logger } from '#logging/jsonLogger';
 import { resolveSecretEnv } from '#secretEnv';
 import type { EventStore } from '#ports/eventStore';
 import type { ReadModelRegistry } from '#ports/readModels';
+import type { SnapshotStore } from '#ports/snapshotStore';
 
 /**
  * The composition root of the Lambdas: configuration → adapters, once per container. Config
@@ -68,6 +70,17 @@ const buildEventStore = async (settings: Config['eventStore']): Promise<EventSto
   return createSqliteEventStore({ path: settings.path });
 };
 
+const buildSnapshotStore = async (settings: Config['snapshots']): Promise<SnapshotStore> => {
+  if (settings.store.kind === 'eventstoredb') {
+    const client = await getEsdbClient();
+    if (client === null) throw new Error('unreachable: EventStoreDB snapshots without the EventStoreDB client');
+    const { createEventStoreDBSnapshotStore } = await import('#adapters/eventstoredb/eventStoreDBSnapshotStore');
+    return createEventStoreDBSnapshotStore(client);
+  }
+  const { createSqliteSnapshotStore } = await import('#adapters/sqlite/sqliteSnapshotStore');
+  return createSqliteSnapshotStore({ path: settings.store.path });
+};
+
 const buildReadModelRegistry = async (settings: Config['readModels']): Promise<ReadModelRegistry> => {
   if (settings.kind === 'unused') throw storeNotInUse('readmodels');
   if (settings.kind === 'redis') {
@@ -85,6 +98,10 @@ const buildReadModelRegistry = async (settings: Config['readModels']): Promise<R
   const { createSqliteReadModelRegistry } = await import('#adapters/sqlite/sqliteReadModelRegistry');
   return createSqliteReadModelRegistry({ path: settings.path });
 };
+
+// exactOptionalPropertyTypes: an absent key, never `snapshots: undefined`.
+const withSnapshots = <T extends object>(deps: T, snapshots: UserSnapshotSettings | undefined): T & { readonly snapshots?: UserSnapshotSettings } =>
+  snapshots === undefined ? deps : { ...deps, snapshots };
 
 /** One build per container, started by the first caller; a failed build is not kept, so the next request tries again. */
 const once = <T>(build: () => Promise<T>): (() => Promise<T>) => {
@@ -107,8 +124,20 @@ export const getUserKeys = /* @__PURE__ */ once(async (): Promise<UserKeys> => {
   const { openDataKeyStore, userKeysFor } = await import('./dataKeysWiring.ts');
   return userKeysFor(await openDataKeyStore(config.dataKeys, await getEsdbClient()), config.dataKeys);
 });
-/** What reading a user's stream takes (history, export, time travel): the event store and the data keys. */
-export const getUserStreamDeps = /* @__PURE__ */ once(async (): Promise<UserStreamDeps> => ({ eventStore: await getEventStore(), keys: await getUserKeys() }));
+/** Snapshots of long streams, or undefined when SNAPSHOT_EVERY=0; a failure to read or write one is logged, never fatal. */
+export const getSnapshots = /* @__PURE__ */ once(async (): Promise<UserSnapshotSettings | undefined> =>
+  config.snapshots.every <= 0
+    ? undefined
+    : {
+        store: await buildSnapshotStore(config.snapshots),
+        every: config.snapshots.every,
+        onFailure: (error, context) => logger.warn('snapshot skipped', { error, ...context }),
+      },
+);
+/** What reading a user's stream takes (history, export, time travel): the event store, the data keys and the snapshots. */
+export const getUserStreamDeps = /* @__PURE__ */ once(
+  async (): Promise<UserStreamDeps> => withSnapshots({ eventStore: await getEventStore(), keys: await getUserKeys() }, await getSnapshots()),
+);
 export const getReadModelRegistry = /* @__PURE__ */ once(() => buildReadModelRegistry(config.readModels));
 /** The active read-model version, resolved through the registry (READ_MODEL_VERSION until one is activated). */
 export const getReadModels = /* @__PURE__ */ once(
@@ -116,13 +145,17 @@ export const getReadModels = /* @__PURE__ */ once(
 );
 
 export const getCommandDeps = /* @__PURE__ */ once(
-  async (): Promise<CommandDeps> => ({
-    eventStore: await getEventStore(),
-    keys: await getUserKeys(),
-    reservationStreamOf: createReservationStreamNaming(security.secrets.emailReservationKey),
-    maxAttempts: config.http.commandMaxAttempts,
-    onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),
-  }),
+  async (): Promise<CommandDeps> =>
+    withSnapshots(
+      {
+        eventStore: await getEventStore(),
+        keys: await getUserKeys(),
+        reservationStreamOf: createReservationStreamNaming(security.secrets.emailReservationKey),
+        maxAttempts: config.http.commandMaxAttempts,
+        onReservationCleanupFailed: (error, context) => logger.error('email reservation clean-up failed: the address stays held', { error, ...context }),
+      },
+      await getSnapshots(),
+    ),
 );
 
 export const getQueryDeps = /* @__PURE__ */ once(async (): Promise<QueryDeps> => ({ readModels: await getReadModels(), consistencyWaitMs: config.http.consistencyWaitMs }));

@@ -13,6 +13,7 @@ import { isRegistered } from '#domain/userState';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import { eventMetadata, type CommandOptions } from './commandOptions.ts';
 import { commandEventId, reservationEventId } from './eventIds.ts';
+import { loadUserStreamForCommand, snapshotCovers } from './userSnapshots.ts';
 import { loadUserStream, type LoadedUserStream, type UserStreamDeps } from './userStream.ts';
 
 /** Names the reservation stream of a normalised address. */
@@ -60,6 +61,8 @@ export interface ReservationDeps {
   readonly reservationStreamOf: ReservationStreamNaming;
   /** To read a holder's own stream (its personal fields are sealed). */
   readonly keys: UserStreamDeps['keys'];
+  /** To load that stream from its snapshot when it is long. */
+  readonly snapshots?: UserStreamDeps['snapshots'];
   /** Bound on attempts when another writer touched the reservation stream between read and append. */
   readonly maxAttempts: number;
 }
@@ -115,7 +118,7 @@ const orphanedHolderOf = async (deps: UserStreamDeps, email: string, state: Emai
   if (state.holder === null || state.heldSince === null) return undefined;
   // An unreadable time is never old enough: taking an address over must be certain.
   if (!(now.getTime() - Date.parse(state.heldSince) >= ORPHANED_RESERVATION_AFTER_MS)) return undefined;
-  const holder = await loadUserStream(deps, state.holder);
+  const holder = await loadUserStreamForCommand(deps, state.holder);
   return isRegistered(holder.state) && holder.state.email === email ? undefined : state.holder;
 };
 
@@ -142,7 +145,7 @@ export const reserveEmail = async (deps: ReservationDeps, email: string, userId:
 };
 
 const userUses = async (deps: UserStreamDeps, userId: string, email: string): Promise<boolean> => {
-  const user = await loadUserStream(deps, userId);
+  const user = await loadUserStreamForCommand(deps, userId);
   return isRegistered(user.state) && user.state.email === email;
 };
 
@@ -150,11 +153,13 @@ const userUses = async (deps: UserStreamDeps, userId: string, email: string): Pr
  * Whether the command behind the current claim is done with it: it finished (its first event is
  * in the user's stream), its claim is so old that it can no longer finish, or it predates claims.
  */
-const claimSettled = (user: LoadedUserStream, state: EmailReservationState, now: Date): boolean => {
+const claimSettled = async (deps: UserStreamDeps, userId: string, user: LoadedUserStream, state: EmailReservationState, now: Date): Promise<boolean> => {
   if (state.claim === null || state.claim === '') return true;
   if (state.heldSince !== null && now.getTime() - Date.parse(state.heldSince) >= ORPHANED_RESERVATION_AFTER_MS) return true;
   const firstEventId = commandEventId(state.claim, user.streamId, 0);
-  return user.stored.some((event) => event.id === firstEventId);
+  if (user.stored.some((event) => event.id === firstEventId) || snapshotCovers(user, firstEventId)) return true;
+  // Past what the snapshot remembers: only the whole stream can tell.
+  return user.snapshot !== null && (await loadUserStream(deps, userId)).stored.some((event) => event.id === firstEventId);
 };
 
 /**
@@ -181,8 +186,8 @@ export const releasePreviousEmail = (deps: ReservationDeps, email: string, userI
     email,
     async (state) => {
       // One read of the user's stream answers both: does it still use the address, and is the claim's command done.
-      const user = state.holder === userId ? await loadUserStream(deps, userId) : null;
-      const settled = user !== null && !(isRegistered(user.state) && user.state.email === email) && claimSettled(user, state, now);
+      const user = state.holder === userId ? await loadUserStreamForCommand(deps, userId) : null;
+      const settled = user !== null && !(isRegistered(user.state) && user.state.email === email) && (await claimSettled(deps, userId, user, state, now));
       return { type: 'ReleaseEmail', data: { userId, claimSettled: settled }, metadata: { now } };
     },
     'release-previous',

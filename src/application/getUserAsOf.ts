@@ -5,7 +5,9 @@ import { isSealed } from '#domain/userEventCodec';
 import { evolveUser, initialUserState, isRegistered, type UserState } from '#domain/userState';
 import { userStreamId } from '#domain/userValues';
 import type { UserView } from '#ports/readModels';
+import type { Snapshot } from '#ports/snapshotStore';
 import { lastEventOf, lastRevisionAtOrBefore } from './streamTime.ts';
+import { openSnapshot, readSnapshot } from './userSnapshots.ts';
 import { decodeStoredUserEvent, type UserStreamDeps } from './userStream.ts';
 
 /** A point in a user's past: an instant (by the event store's commit time) or a stream revision. */
@@ -27,14 +29,42 @@ interface Folded {
   readonly recordedAt: Date;
 }
 
-/** The stream folded from its start up to and including `upTo`; null when the stream does not reach it. */
-const foldUpTo = async (deps: UserStreamDeps, userId: string, upTo: bigint): Promise<Folded | null> => {
+/** Where a fold starts: the stream's start, or a trusted snapshot at or before the revision asked for. */
+interface FoldStart {
+  readonly state: UserState;
+  readonly from: bigint;
+  readonly folded: Folded | null;
+  readonly key: PersonalDataKey | null | undefined;
+}
+
+const FROM_THE_START: FoldStart = { state: initialUserState(), from: 0n, folded: null, key: undefined };
+
+/**
+ * The user's snapshot when it can stand in for the events up to `upTo`: taken at or before it
+ * (a later one knows too much), of this format, sealed with the user's key, and naming the
+ * event the stream holds at its revision. Anything else: fold from the start.
+ */
+const startFor = async (deps: UserStreamDeps, userId: string, snapshot: Snapshot | null, upTo: bigint): Promise<FoldStart> => {
+  if (snapshot === null || snapshot.revision > upTo) return FROM_THE_START;
+  const [atRevision] = await deps.eventStore.readStream(snapshot.streamId, { fromRevision: snapshot.revision, maxCount: 1 });
+  const opened = await openSnapshot(deps, userId, snapshot, atRevision);
+  if (opened === null || atRevision === undefined) return FROM_THE_START;
+  const { state } = opened.content;
+  return {
+    state,
+    from: snapshot.revision + 1n,
+    folded: { state, revision: snapshot.revision, position: snapshot.position, recordedAt: atRevision.recordedAt },
+    key: opened.key,
+  };
+};
+
+/** The stream folded from `start` up to and including `upTo`; null when the stream does not reach it. */
+const foldUpTo = async (deps: UserStreamDeps, userId: string, upTo: bigint, start: FoldStart): Promise<Folded | null> => {
   const streamId = userStreamId(userId);
-  let folded: Folded | null = null;
-  let state = initialUserState();
-  // The user's key, fetched once, when the first sealed event is met.
-  let key: PersonalDataKey | null | undefined;
-  for (let from = 0n; from <= upTo; ) {
+  let { folded, state } = start;
+  // The user's key, fetched once, when the first sealed event is met (already known from a snapshot).
+  let { key } = start;
+  for (let from = start.from; from <= upTo; ) {
     const remaining = upTo - from + 1n;
     const page = await deps.eventStore.readStream(streamId, { fromRevision: from, maxCount: remaining < FOLD_PAGE_SIZE ? Number(remaining) : FOLD_PAGE_SIZE });
     for (const stored of page) {
@@ -83,7 +113,10 @@ export const getUserAsOf = async (deps: UserStreamDeps, userId: string, point: P
   if (last?.type === 'UserErased') throw userErasedError(userId);
   const upTo = 'atRevision' in point ? point.atRevision : await lastRevisionAtOrBefore(deps.eventStore, streamId, point.asOf);
   if (upTo === null) throw notFound();
-  const folded = await foldUpTo(deps, userId, upTo);
+  // No snapshot sits below revision `every` (none is written sooner): a short fold asks for none.
+  const snapshots = deps.snapshots;
+  const snapshot = snapshots !== undefined && snapshots.every > 0 && upTo >= BigInt(snapshots.every) ? await readSnapshot(snapshots, streamId) : null;
+  const folded = await foldUpTo(deps, userId, upTo, await startFor(deps, userId, snapshot, upTo));
   if (folded === null) {
     if ('asOf' in point || last === undefined) throw notFound();
     throw new NotFoundError('REVISION_NOT_FOUND', `user ${userId} has no revision ${upTo}`, { userId, revision: upTo.toString() });

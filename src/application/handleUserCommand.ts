@@ -12,6 +12,7 @@ import { releaseOwnReservation, releasePreviousEmail, reserveEmail, type Reserva
 import { commandEventId } from './eventIds.ts';
 import { retryWithBackoff } from './retryWithBackoff.ts';
 import type { UserKeys } from './userKeys.ts';
+import { loadUserStreamForCommand, snapshotAfterAppend, snapshotCovers, type UserSnapshotSettings } from './userSnapshots.ts';
 import { expectedRevisionOf, loadUserStream, type LoadedUserStream } from './userStream.ts';
 
 export interface CommandDeps {
@@ -22,6 +23,8 @@ export interface CommandDeps {
   readonly reservationStreamOf: ReservationStreamNaming;
   /** Attempts of a command whose append lost a concurrency race (config.http.commandMaxAttempts). */
   readonly maxAttempts: number;
+  /** Snapshots of long streams (absent: every command folds the user's stream from its start). */
+  readonly snapshots?: UserSnapshotSettings;
   /**
    * Told when a reservation clean-up (compensating release, or freeing the previous address)
    * could not be written. The command's own outcome stands; the address stays held until
@@ -65,7 +68,9 @@ export const handleUserCommand = async (deps: CommandDeps, command: UserCommand,
 };
 
 const attemptUserCommand = async (deps: CommandDeps, command: UserCommand, options: CommandOptions): Promise<CommandResult> => {
-  const stream = await loadUserStream(deps, command.data.userId);
+  let stream = await loadUserStreamForCommand(deps, command.data.userId);
+  // A retry whose first event the snapshot stands in for: the whole stream says what it answered.
+  if (snapshotCovers(stream, commandEventId(options.commandId, stream.streamId, 0))) stream = await loadUserStream(deps, command.data.userId);
   const earlier = earlierOutcome(stream, command, options);
   if (earlier !== null) return earlier;
   options.guard?.(stream.state);
@@ -114,9 +119,8 @@ const requireRevision = (stream: LoadedUserStream, userId: string, expected: big
 };
 
 const currentOutcome = (stream: LoadedUserStream, userId: string): CommandResult => {
-  const last = stream.stored.at(-1);
-  if (last === undefined) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, { userId });
-  return { id: userId, revision: last.revision, position: last.position };
+  if (stream.revision === null || stream.position === null) throw new NotFoundError('USER_NOT_FOUND', `user ${userId} does not exist`, { userId });
+  return { id: userId, revision: stream.revision, position: stream.position };
 };
 
 const emailEffectsOf = (events: readonly UserEvent[], state: UserState): EmailEffects => {
@@ -167,6 +171,7 @@ const appendUserEvents = async (
     return { id: commandEventId(options.commandId, stream.streamId, index), type: encoded.type, data: encoded.data, metadata: eventMetadata(options, encoded.schemaVersion, now) };
   });
   const appended = await deps.eventStore.appendToStream(stream.streamId, newEvents, { expectedRevision: expectedRevisionOf(stream) });
+  await snapshotAfterAppend(deps, stream, { events, ids: newEvents.map((event) => event.id), result: appended, key: key ?? stream.key });
   return { id: userId, revision: appended.nextRevision, position: appended.position };
 };
 
@@ -177,7 +182,7 @@ const appendUserEvents = async (
  */
 const compensateReservation = async (deps: CommandDeps, email: string, userId: string, now: Date, options: CommandOptions): Promise<void> =>
   cleanUp(deps, userId, options, 'compensating-release', async () => {
-    const latest = await loadUserStream(deps, userId);
+    const latest = await loadUserStreamForCommand(deps, userId);
     if (isRegistered(latest.state) && latest.state.email === email) return;
     await releaseOwnReservation(deps, email, userId, now, options);
   });

@@ -5,11 +5,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeEventStoreDBClient, createEventStoreDBClient, createEventStoreDBEventStore } from '#adapters/eventstoredb/index';
 import { DEV_AUDIENCE, DEV_ISSUER, localHttpSecrets, mintDevToken, serveDevJwks } from '#scripts/devIssuer';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
 import { tempDir } from '#test/support/tempDir';
 import { filesHolding, userApiScenarios } from './userApiScenarios.ts';
+
+const connectionStringOf = (emulator: EsdbEmulator | undefined): string => process.env['EVENTSTORE_CONNECTION_STRING']?.trim() || (emulator?.connectionString ?? '');
 
 /**
  * The same flow with the service configured for EventStoreDB: the Lambdas and the projector
@@ -27,7 +30,8 @@ describe('user API end to end, on EventStoreDB', () => {
     const connectionString = realServer || (emulator?.connectionString as string);
     // A group of this run's own, so a real server's earlier runs do not share its checkpoint.
     stack = await startServiceStack({
-      env: { EVENTSTORE_CONNECTION_STRING: connectionString, PROJECTOR_GROUP: `chronicle-e2e-${Date.now()}`, CHRONICLE_DEV_ISSUER: 'true' },
+      // A snapshot every 2 events, so the scenarios' users are snapshotted (and the erasure check covers them).
+      env: { EVENTSTORE_CONNECTION_STRING: connectionString, PROJECTOR_GROUP: `chronicle-e2e-${Date.now()}`, CHRONICLE_DEV_ISSUER: 'true', SNAPSHOT_EVERY: '2' },
     });
   }, 180_000);
 
@@ -46,6 +50,18 @@ describe('user API end to end, on EventStoreDB', () => {
       const inLog = emulator === undefined ? [] : (emulator.scavenge(), emulator.holdsBytes(Buffer.from(needle, 'utf8')) ? ['eventstoredb'] : []);
       return [...inLog, ...filesHolding(stack.dataDir, needle)];
     },
+  });
+
+  it('kept snapshots of the scenarios’ users, sealed, in snapshot streams beside the events', async () => {
+    if (stack === undefined) throw new Error('the stack did not start');
+    const client = createEventStoreDBClient(connectionStringOf(emulator));
+    try {
+      const found = await createEventStoreDBEventStore(client).readAll({ streamPrefixes: ['snapshot-user-'], maxCount: 5 });
+      expect(found.length).toBeGreaterThan(0);
+      expect(found.every((event) => event.type === 'Snapshot' && String(event.data['payload']).startsWith('A256GCM.'))).toBe(true);
+    } finally {
+      await closeEventStoreDBClient(client);
+    }
   });
 
   it('logs its requests, and no email address', () => {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
 import { readModelsCli } from './readModelsCli.ts';
@@ -7,7 +9,8 @@ import { filesHolding, userApiScenarios } from './userApiScenarios.ts';
 describe('user API end to end, on the embedded default (SQLite)', () => {
   let stack: ServiceStack | undefined;
   beforeAll(async () => {
-    stack = await startServiceStack();
+    // A snapshot every 2 events, so the scenarios' users are snapshotted (and the erasure check covers them).
+    stack = await startServiceStack({ env: { SNAPSHOT_EVERY: '2' } });
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
@@ -19,6 +22,18 @@ describe('user API end to end, on the embedded default (SQLite)', () => {
   }, { eventStore: 'sqlite', readModels: 'sqlite' }, {
     // Every file under DATA_DIR: events, read models, keys, their WAL and SHM files, anything else.
     placesHolding: async (needle) => (stack === undefined ? ['no stack'] : filesHolding(stack.dataDir, needle)),
+  });
+
+  it('kept snapshots of the scenarios’ users, sealed, in their own file under DATA_DIR', () => {
+    if (stack === undefined) throw new Error('the stack did not start');
+    const db = new Database(path.join(stack.dataDir, 'snapshots.sqlite'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT stream_id, payload FROM snapshots').all() as Array<{ stream_id: string; payload: string }>;
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((row) => row.stream_id.startsWith('user-') && row.payload.startsWith('A256GCM.'))).toBe(true);
+    } finally {
+      db.close();
+    }
   });
 
   it('logs its requests, and no email address', () => {

@@ -9,3 +9,4 @@ export {
 } from './eventStoreDBEventSource.ts';
 export { createEventStoreDBParkedEvents, parkedStreamName, type EventStoreDBParkedEventsSettings } from './eventStoreDBParkedEvents.ts';
 export { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_RETRY_POLICY, isTransientEsdbError, type RetryListener } from './esdbRetry.ts';
+export { createEventStoreDBSnapshotStore, snapshotStreamId } from './eventStoreDBSnapshotStore.ts';
