@@ -50,7 +50,7 @@ export interface DataKeysConfig {
 
 /** Snapshots of long user streams (a cache in front of the fold; README § Long streams). */
 export interface SnapshotsConfig {
-  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'eventstoredb' };
+  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'eventstoredb' } | UnusedStore;
   /** A snapshot every this many events of a stream; 0 turns snapshots off. */
   readonly every: number;
 }
@@ -373,7 +373,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     },
     snapshots: {
       // Beside the event log: snapshot streams on EventStoreDB, their own SQLite file locally.
-      store: esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'snapshots.sqlite') },
+      store: !inUse.has('eventstore') ? unused : esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'snapshots.sqlite') },
       every: readInt(env, 'SNAPSHOT_EVERY', 100, 0, 1_000_000),
     },
     readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),

@@ -71,6 +71,8 @@ const buildEventStore = async (settings: Config['eventStore']): Promise<EventSto
 };
 
 const buildSnapshotStore = async (settings: Config['snapshots']): Promise<SnapshotStore> => {
+  // Snapshots sit beside the event log: a process that does not use it has none (never SQLite).
+  if (settings.store.kind === 'unused') throw storeNotInUse('eventstore');
   if (settings.store.kind === 'eventstoredb') {
     const client = await getEsdbClient();
     if (client === null) throw new Error('unreachable: EventStoreDB snapshots without the EventStoreDB client');

@@ -64,7 +64,7 @@ describe('configuration', () => {
 
       it('needs only those: a read-model query starts without the event store, and never on SQLite', () => {
         const config = loadConfig({ ...deployed, CHRONICLE_STORES: 'readmodels', REDIS_HOST: 'cache' });
-        expect([config.eventStore.kind, config.dataKeys.store.kind, config.readModels.kind]).toEqual(['unused', 'unused', 'redis']);
+        expect([config.eventStore.kind, config.dataKeys.store.kind, config.snapshots.store.kind, config.readModels.kind]).toEqual(['unused', 'unused', 'unused', 'redis']);
       });
 
       it('still fails naming a declared store that is missing', () => {
