@@ -42,7 +42,10 @@ export interface GuardedReadModels {
 export const guardCheckpoint = (deps: CheckpointGuardDeps): GuardedReadModels => {
   const { readModels, eventStore, logger } = deps;
   const pageSize = deps.pageSize ?? 1000;
+  /** The highest checkpoint this projector wrote (a stored one below it is a regression). */
   let written: bigint | null = null;
+  /** The highest position of an event it wrote: a repair replays up to here. */
+  let appliedUpTo: bigint | null = null;
   let started = !deps.catchUpAtStart;
   let replayCount = 0;
   let checking: Promise<void> | null = null;
@@ -91,8 +94,9 @@ export const guardCheckpoint = (deps: CheckpointGuardDeps): GuardedReadModels =>
     if (stored !== null && stored >= mine) return;
     logger.warn('the read-model checkpoint went backwards (Redis failover or restore): replaying the events it lost', { stored, written: mine });
     deps.onRegression?.(stored, mine);
-    const replayed = await replay(stored, mine);
-    logger.info('read model repaired', { from: stored, to: mine, events: replayed });
+    const upTo = appliedUpTo !== null && appliedUpTo > mine ? appliedUpTo : mine;
+    const replayed = await replay(stored, upTo);
+    logger.info('read model repaired', { from: stored, to: upTo, events: replayed });
   };
 
   const guarded: ReadModels = {
@@ -112,6 +116,10 @@ export const guardCheckpoint = (deps: CheckpointGuardDeps): GuardedReadModels =>
       await checking;
       const outcomes = await readModels.applyBatch(events, checkpoint);
       if (checkpoint !== null && (written === null || checkpoint > written)) written = checkpoint;
+      // A regression takes away everything written after the stored checkpoint, not only up to the
+      // checkpoints written: a batch's checkpoint stops below the events of a batch still in
+      // flight, and those events were applied (and acknowledged) all the same.
+      for (const event of events) if (appliedUpTo === null || event.position > appliedUpTo) appliedUpTo = event.position;
       return outcomes;
     },
   };
