@@ -42,6 +42,18 @@ const killGroup = (pid: number, signal: NodeJS.Signals | 0): boolean => {
  * `env` says otherwise (outer EVENTSTORE_CONNECTION_STRING / REDIS_URL are not inherited).
  */
 export const startServiceStack = async (options: ServiceStackOptions = {}): Promise<ServiceStack> => {
+  // Ports are picked free and then bound by another process: another test may take one in
+  // between (EADDRINUSE). A stack that failed only for that starts again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServiceStackOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error && error.message.includes('EADDRINUSE'))) throw error;
+    }
+  }
+};
+
+const startServiceStackOnce = async (options: ServiceStackOptions): Promise<ServiceStack> => {
   const port = await freePort();
   const data = tempDir('chronicle-e2e-');
   const esbuildDir = path.join('.tmp', `esbuild-e2e-${port}`);
