@@ -72,7 +72,8 @@ const lambdaLog = path.join(dir.path, 'lambdas.log');
 const writeStdout = process.stdout.write.bind(process.stdout);
 let lambdaLogLines = 0;
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  if (typeof chunk === 'string' && chunk.startsWith('{"time"')) {
+  // The Lambdas' JSON lines (Powertools': `{"level"…`), not the soak's own.
+  if (typeof chunk === 'string' && chunk.startsWith('{')) {
     lambdaLogLines++;
     appendFileSync(lambdaLog, chunk);
     return true;

@@ -18,6 +18,11 @@ export type CallApi = (method: string, path: string, options: { readonly token: 
  * must be set before this runs (the wiring reads it once, at import).
  */
 export const inProcessApi = async (): Promise<CallApi> => {
+  // Lambda runs one invocation per instance at a time; here they overlap in one process and
+  // would share Powertools' Metrics object (one invocation's route dimension on another's
+  // counts, and a warning per request), so EMF stays off unless asked for.
+  process.env['POWERTOOLS_METRICS_DISABLED'] ??= 'true';
+  process.env['POWERTOOLS_SERVICE_NAME'] ??= 'chronicle';
   const load = async (name: string): Promise<Handler> => ((await import(`../../handlers/${name}.ts`)) as { handler: Handler }).handler;
   const routes: Array<[string, RegExp, Handler]> = [
     ['POST', /^\/users$/, await load('registerUser')],
