@@ -69,17 +69,22 @@ const wrappingKey = randomBytes(32);
 // 2. The Lambdas, in this process, configured for production stores. Their JSON log lines go to
 // a file (outages make many), the soak's own lines to the terminal.
 const lambdaLog = path.join(dir.path, 'lambdas.log');
-const writeStdout = process.stdout.write.bind(process.stdout);
 let lambdaLogLines = 0;
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  // The Lambdas' JSON lines (Powertools': `{"level"…`), not the soak's own.
-  if (typeof chunk === 'string' && chunk.startsWith('{')) {
+/**
+ * The Lambdas' lines: Powertools' JSON (`{"level"…`, warnings and errors on stderr) and its
+ * console notes when invocations overlap in one process, which they never do on Lambda.
+ */
+const isLambdaLine = (chunk: unknown): chunk is string =>
+  typeof chunk === 'string' && (chunk.startsWith('{') || chunk.startsWith('Dimension "') || chunk.startsWith('No application metrics'));
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream);
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (!isLambdaLine(chunk)) return write(chunk, ...(rest as []));
     lambdaLogLines++;
     appendFileSync(lambdaLog, chunk);
     return true;
-  }
-  return writeStdout(chunk, ...(rest as []));
-}) as typeof process.stdout.write;
+  }) as typeof stream.write;
+}
 Object.assign(process.env, {
   EVENTSTORE_CONNECTION_STRING: emulator.connectionString,
   REDIS_URL: redis.url,
