@@ -151,7 +151,14 @@ const chaos = await runChaos(
       // the projector and the other faults go on.
       const next = activeVersion + 1;
       const cli = (...args: string[]) => runCli(['src/projector/readModelsCli.ts', ...args, '--json'], projectorEnv);
-      if ((await cli('rebuild', String(next))) !== 0) return false;
+      // A rebuild that a fault broke off is run again, as an operator would: it continues from
+      // the version's checkpoint (resumable), never starting over.
+      let rebuilt = false;
+      for (let attempt = 0; attempt < 5 && !rebuilt; attempt++) {
+        rebuilt = (await cli('rebuild', String(next))) === 0;
+        if (!rebuilt) log(`rebuild of version ${next} failed (attempt ${attempt + 1}); running it again`);
+      }
+      if (!rebuilt) return false;
       for (let attempt = 0; attempt < 20; attempt++) {
         if ((await cli('activate', String(next))) === 0) {
           activeVersion = next;
