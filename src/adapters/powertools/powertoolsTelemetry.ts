@@ -29,6 +29,8 @@ export interface LambdaTelemetryOptions {
   readonly stage: string;
   /** Defaults to POWERTOOLS_SERVICE_NAME, which the deployment sets. */
   readonly serviceName?: string;
+  /** No EMF at all (default: POWERTOOLS_METRICS_DISABLED=true, as `npm start` and the in-process harness set). */
+  readonly metricsDisabled?: boolean;
 }
 
 export interface LambdaTelemetry {
@@ -67,13 +69,16 @@ export const createLambdaTelemetry = (options: LambdaTelemetryOptions): LambdaTe
     },
   };
 
+  // Disabled, nothing is collected or flushed: Powertools would still warn on every flush of an
+  // empty set, and where invocations overlap in one process (never on Lambda) on every dimension.
+  const metricsDisabled = options.metricsDisabled ?? process.env['POWERTOOLS_METRICS_DISABLED'] === 'true';
   return {
     logger,
     http: {
       // Outermost: the Lambda context is in every line of the invocation, and the metrics are
       // flushed after everything else has run.
-      middlewares: [injectLambdaContext(powertoolsLogger), logMetrics(metrics, { captureColdStartMetric: true })],
-      metrics: requestMetrics,
+      middlewares: metricsDisabled ? [injectLambdaContext(powertoolsLogger)] : [injectLambdaContext(powertoolsLogger), logMetrics(metrics, { captureColdStartMetric: true })],
+      metrics: metricsDisabled ? { answered: () => undefined } : requestMetrics,
     },
   };
 };

@@ -56,8 +56,8 @@ const lines = (): Array<Record<string, unknown>> =>
 const logLines = () => lines().filter((line) => !('_aws' in line));
 const emfLines = () => lines().filter((line) => '_aws' in line);
 
-const setup = (handle: (body: { email?: string }) => Promise<ReturnType<typeof jsonResponse>>) => {
-  const telemetry = createLambdaTelemetry({ component: 'http', level: 'info', stage: 'test', serviceName: 'chronicle' });
+const setup = (handle: (body: { email?: string }) => Promise<ReturnType<typeof jsonResponse>>, metricsDisabled = false) => {
+  const telemetry = createLambdaTelemetry({ component: 'http', level: 'info', stage: 'test', serviceName: 'chronicle', metricsDisabled });
   const handler = httpHandler(
     { ...testStackDeps(telemetry.logger), telemetry: telemetry.http },
     { route: 'POST /things', access: 'public', body: 'required', schemas: { body: z.object({ email: z.string().optional() }) } },
@@ -119,6 +119,14 @@ describe('the Lambdas’ logs and metrics (Powertools)', () => {
       expect(stale).toMatchObject({ Requests: 1, ServerErrors: 0, StaleReads: 1 });
       expect(invalid).toMatchObject({ Requests: 1, ServerErrors: 0 });
       expect(invalid).not.toHaveProperty('StaleReads');
+    });
+
+    it('write nothing, not even a warning, when disabled', async () => {
+      const warnings = vi.spyOn(console, 'warn');
+      const { handler } = setup(async () => jsonResponse(200, {}), true);
+      await handler(eventOf({}), context);
+      expect(emfLines()).toEqual([]);
+      expect(warnings).not.toHaveBeenCalled();
     });
   });
 });
