@@ -93,8 +93,16 @@ const runServerlessOffline = async (): Promise<Record<string, unknown>> => {
           },
         ],
       });
+      // Queries read a user that exists (one registered for them), as an admin.
+      const queried = await fetch(`${stack.baseUrl}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await mintDevToken(stack.dataDir, { subject: `bench-queried-${connections}-${Date.now()}` })}` },
+        body: JSON.stringify({ email: `queried-${connections}-${Date.now()}@example.com`, displayName: 'Queried' }),
+      });
+      if (queried.status !== 201) throw new Error(`registering the queried user answered ${queried.status}`);
+      const { id } = (await queried.json()) as { id: string };
       const admin = await mintDevToken(stack.dataDir, { subject: 'bench-admin', admin: true });
-      const query = await cannon({ url: `${stack.baseUrl}/users/00000000-0000-4000-8000-000000000001`, connections, duration: durationMs / 1000, headers: { authorization: `Bearer ${admin}` } });
+      const query = await cannon({ url: `${stack.baseUrl}/users/${id}`, connections, duration: durationMs / 1000, headers: { authorization: `Bearer ${admin}` } });
       const figures = (r: autocannon.Result) => ({ requestsPerSecond: Math.round(r.requests.average), p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
       results[String(connections)] = { registration: figures(registration), query: figures(query) };
     }
