@@ -100,7 +100,7 @@ export interface RebuildOptions extends Pick<CatchUpOptions, 'onProgress' | 'sig
 }
 
 /** Events folded per write while a version is building (see CatchUpOptions.segmentSize). */
-export const REBUILD_SEGMENT_SIZE = 100_000;
+export const REBUILD_SEGMENT_SIZE = 50_000;
 
 export interface RebuildResult extends CatchUpProgress {
   /** False when an earlier, interrupted rebuild of this version was continued from its checkpoint. */
