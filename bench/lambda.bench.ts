@@ -1,3 +1,4 @@
+
 /**
  * `npm run bench:lambda` — each function as deployed: its zip size, and its module init time
  * (the import of its bundle in a fresh Node 24 process, source maps on as deployed, the production
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, extractFunction, handlerModule, node24Binary, packageStage, zipBytes, type CloudFormationTemplate } from '#scripts/lambdaBundles';
+import { median } from './support/measure.ts';
 
 const run = promisify(execFile);
 
@@ -24,11 +26,6 @@ const argValue = (name: string): string | undefined => {
   return index < 0 ? undefined : process.argv[index + 1];
 };
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 /**
  * What a deployed function has once its secrets are resolved: the literal settings of its

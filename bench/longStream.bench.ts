@@ -18,6 +18,7 @@ import type { EventStore, NewEvent } from '#ports/eventStore';
 import type { SnapshotStore } from '#ports/snapshotStore';
 import { startEsdbEmulator } from '#test/support/esdb-emulator/index';
 import { memoryUserKeys } from '#test/support/memoryUserKeys';
+import { median as medianOf } from './support/measure.ts';
 
 /**
  * npm run bench:long-stream [-- --events N] [--samples N] [--every N]
@@ -44,10 +45,8 @@ const SAMPLES = argValue('--samples', 15);
 const EVERY = argValue('--every', 100);
 
 const round = (value: number): number => Math.round(value * 100) / 100;
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN);
-};
+/** The median of the samples, rounded to hundredths. */
+const median = (values: readonly number[]): number => round(medianOf(values));
 
 const time = async (work: () => Promise<unknown>): Promise<number> => {
   const started = performance.now();

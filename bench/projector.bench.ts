@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -28,6 +26,8 @@ import { userBatchProjection } from '#application/userProjection';
 import { encodeUserEvent } from '#domain/userEventCodec';
 import type { UserEvent } from '#domain/userEvents';
 import { decodeWireEvent, wireTraffic, type SealTraffic } from './benchTraffic.ts';
+import { median, peakRssMb, perEvent, redisCpuSeconds } from './support/measure.ts';
+import { connectRawResp, encodeResp } from './support/rawResp.ts';
 
 /**
  * npm run bench:projector [-- --quick] [--events N] [--runs N]
@@ -69,23 +69,6 @@ interface RunResult {
   readonly nodeCpuUsPerEvent: number;
   readonly redisCpuUsPerEvent: number;
 }
-
-/** Seconds of CPU the Redis server has used (user + system). */
-const redisCpuSeconds = async (client: { info(section: string): Promise<string> }): Promise<number> => {
-  const info = await client.info('cpu');
-  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-};
-
-const perEvent = (seconds: number, events: number): number => Math.round((seconds * 1e6 * 10) / events) / 10;
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-const peakRssMb = (): number => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 
 const deleteVersion = async (version: number): Promise<void> => {
   const client = createClient({ url: REDIS_URL });
@@ -129,14 +112,14 @@ const runWorker = async (mode: 'memory' | 'sqlite', events: number, version: num
   });
   const head = BigInt(events);
   const probe = await connectRedis(REDIS_URL);
-  const redisCpuBefore = await redisCpuSeconds(probe);
+  const redisCpuBefore = await redisCpuSeconds((args) => probe.sendCommand(args));
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   await projector.start();
   while (projector.checkpoint() !== head) await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  const redisCpu = (await redisCpuSeconds(probe)) - redisCpuBefore;
+  const redisCpu = (await redisCpuSeconds((args) => probe.sendCommand(args))) - redisCpuBefore;
   await probe.close();
   await projector.stop();
   await sqliteSource?.close();
@@ -277,7 +260,7 @@ const timeBaseline = async (
 ): Promise<BaselineResult> => {
   const version = uniqueVersion();
   const probe = await connectRedis(REDIS_URL);
-  const redisCpuBefore = await redisCpuSeconds(probe);
+  const redisCpuBefore = await redisCpuSeconds((args) => probe.sendCommand(args));
   let timedMs = 0;
   let clientCpuUs = 0;
   let commands = 0;
@@ -292,7 +275,7 @@ const timeBaseline = async (
     clientCpuUs += cpu.user + cpu.system;
     await yieldToEventLoop();
   }
-  const redisCpu = (await redisCpuSeconds(probe)) - redisCpuBefore;
+  const redisCpu = (await redisCpuSeconds((args) => probe.sendCommand(args))) - redisCpuBefore;
   await probe.close();
   await deleteVersion(version);
   return {
@@ -324,38 +307,19 @@ const pipelinedBaseline = async (events: number): Promise<BaselineResult> => {
  * itself can do with these writes, as redis-benchmark would measure it.
  */
 const rawRespBaseline = async (events: number): Promise<BaselineResult> => {
-  const { port, hostname } = new URL(REDIS_URL);
-  const socket = net.connect(Number(port || 6379), hostname || '127.0.0.1');
-  await once(socket, 'connect');
-  socket.setNoDelay(true);
-  let awaited = 0;
-  let onAllReplies: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) awaited--;
-    if (awaited <= 0 && onAllReplies !== null) onAllReplies();
-  });
+  const connection = await connectRawResp(REDIS_URL);
   const encoded = new WeakMap<string[][], Buffer>();
   try {
     return await timeBaseline(
       events,
-      (batch) =>
-        new Promise<void>((resolve) => {
-          awaited = batch.length;
-          onAllReplies = resolve;
-          socket.write(encoded.get(batch)!);
-        }),
+      (batch) => connection.send(encoded.get(batch)!, batch.length),
       (batch) => {
-        const parts: string[] = [];
-        for (const command of batch) {
-          parts.push(`*${command.length}\r\n`);
-          for (const arg of command) parts.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
-        }
-        encoded.set(batch, Buffer.from(parts.join('')));
+        encoded.set(batch, encodeResp(batch));
         return batch;
       },
     );
   } finally {
-    socket.end();
+    connection.close();
   }
 };
 

@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connectRedis } from '#adapters/redis/connectRedis';
@@ -15,6 +13,8 @@ import { projectStoredEvent } from '#application/userProjection';
 import type { UserView } from '#ports/readModels';
 import { startPrivateRedis } from '#test/support/redis';
 import { decodeWireEvent, wireTraffic } from './benchTraffic.ts';
+import { median, peakRssMb, perEvent, redisCpuSeconds } from './support/measure.ts';
+import { connectRawResp, encodeResp } from './support/rawResp.ts';
 
 /**
  * npm run bench:rebuild [-- --quick] [--events N] [--runs N] [--page N] [--segment N]
@@ -43,20 +43,6 @@ interface RunResult {
   readonly redisCpuUsPerEvent: number;
   readonly users: number;
 }
-
-const perEvent = (seconds: number, events: number): number => Math.round((seconds * 1e6 * 10) / events) / 10;
-const peakRssMb = (): number => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
-
-const redisCpuSeconds = async (send: (args: string[]) => Promise<unknown>): Promise<number> => {
-  const info = String(await send(['INFO', 'cpu']));
-  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-};
 
 const deleteKeys = async (pattern: string): Promise<void> => {
   const client = await connectRedis(REDIS_URL);
@@ -175,36 +161,14 @@ const finalWrites = (events: number, version: number, batchUsers: number): strin
 /** The raw pipelined-RESP baseline: every batch encoded beforehand, written to a socket, done when every reply is in. */
 const rawRespBaseline = async (events: number, batchUsers: number): Promise<{ eventsPerSecond: number; redisCpuUsPerEvent: number; commands: number }> => {
   const version = 800_000 + Math.floor(Math.random() * 99_000);
-  const encoded = finalWrites(events, version, batchUsers).map((batch) => {
-    const parts: string[] = [];
-    for (const command of batch) {
-      parts.push(`*${command.length}\r\n`);
-      for (const arg of command) parts.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`);
-    }
-    return { buffer: Buffer.from(parts.join('')), replies: batch.length };
-  });
+  const encoded = finalWrites(events, version, batchUsers).map((batch) => ({ buffer: encodeResp(batch), replies: batch.length }));
   const probe = await connectRedis(REDIS_URL);
   const cpuBefore = await redisCpuSeconds((args) => probe.sendCommand(args));
-  const { port, hostname } = new URL(REDIS_URL);
-  const socket = net.connect(Number(port || 6379), hostname || '127.0.0.1');
-  await once(socket, 'connect');
-  socket.setNoDelay(true);
-  let awaited = 0;
-  let onAllReplies: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) awaited--;
-    if (awaited <= 0 && onAllReplies !== null) onAllReplies();
-  });
+  const connection = await connectRawResp(REDIS_URL);
   const startedAt = performance.now();
-  for (const { buffer, replies } of encoded) {
-    await new Promise<void>((resolve) => {
-      awaited = replies;
-      onAllReplies = resolve;
-      socket.write(buffer);
-    });
-  }
+  for (const { buffer, replies } of encoded) await connection.send(buffer, replies);
   const seconds = (performance.now() - startedAt) / 1000;
-  socket.end();
+  connection.close();
   const redisCpu = (await redisCpuSeconds((args) => probe.sendCommand(args))) - cpuBefore;
   await probe.close();
   await deleteKeys(`${readModelKeys(version).prefix}*`);

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { aesGcmPersonalDataKey, newDataKey } from '#adapters/crypto/aesGcmPersonalDataKey';
 import { createLocalKeyWrapper } from '#adapters/crypto/localKeyWrapper';
+import { median } from './support/measure.ts';
 
 /**
  * npm run bench:sealing — on the deployed runtime: npx -y -p node@24 node --import tsx bench/sealing.bench.ts
@@ -13,7 +14,6 @@ import { createLocalKeyWrapper } from '#adapters/crypto/localKeyWrapper';
 
 const USERS = 1_000;
 const CALLS = 100_000;
-const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 const microsPerCall = (calls: number, run: (i: number) => void): number => {
   const started = process.hrtime.bigint();
   for (let i = 0; i < calls; i++) run(i);
