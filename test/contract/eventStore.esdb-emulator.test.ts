@@ -1,22 +1,10 @@
-import { afterAll, beforeAll } from 'vitest';
-import { closeEventStoreDBClient, createEventStoreDBClient, createEventStoreDBEventStore, type EventStoreDBClient } from '#adapters/eventstoredb/index';
-import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
+import { createEventStoreDBEventStore } from '#adapters/eventstoredb/index';
+import { useEmulatorClient } from '#test/support/emulatorClient';
 import { describeEventStoreContract } from './eventStore.contract.ts';
 
-let emulator: EsdbEmulator;
-let client: EventStoreDBClient;
-
-beforeAll(async () => {
-  emulator = await startEsdbEmulator();
-  client = createEventStoreDBClient(emulator.connectionString);
-});
-
-afterAll(async () => {
-  await closeEventStoreDBClient(client);
-  await emulator.stop();
-});
+const { client } = useEmulatorClient();
 
 describeEventStoreContract('EventStoreDB (emulator)', async () => ({
-  store: createEventStoreDBEventStore(client),
+  store: createEventStoreDBEventStore(client()),
   teardown: async () => undefined,
 }));
