@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveredEvent, EventSource, EventSubscription, ParkedEvents } from '#ports/eventSource';
 import type { EventStore, NewEvent } from '#ports/eventStore';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface EventSourceFixture {
   readonly store: EventStore;
@@ -16,7 +17,6 @@ const WAIT_MS = 10_000;
 /** How long "nothing else arrives" is watched for, after a later event has already arrived. */
 const QUIET_MS = 200;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const eventuallyTrue = async (check: () => Promise<boolean>, what: string, timeoutMs = WAIT_MS): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

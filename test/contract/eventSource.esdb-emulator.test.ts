@@ -16,6 +16,7 @@ import type { EventStore, NewEvent } from '#ports/eventStore';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { describeEventSourceContract } from './eventSource.contract.ts';
 import { CONTRACT_MAX_RETRY_COUNT, contractSourceSettings, esdbEventSourceFixture } from './esdbEventSourceFixture.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const sourceSettings = (overrides: Partial<EventStoreDBEventSourceSettings> = {}): EventStoreDBEventSourceSettings =>
   contractSourceSettings({ retry: { baseDelayMs: 20, maxDelayMs: 200, maxElapsedMs: 5_000, maxAttempts: 10 }, ...overrides });
@@ -36,7 +37,6 @@ afterAll(async () => {
 
 describeEventSourceContract('EventStoreDB (emulator)', async () => esdbEventSourceFixture(client, sourceSettings()));
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const eventually = async (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

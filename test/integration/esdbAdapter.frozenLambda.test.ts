@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEEPALIVE_DEFAULTS, closeEventStoreDBClient, createEventStoreDBClient, createEventStoreDBEventStore, type EventStoreDBClient } from '#adapters/eventstoredb/index';
 import type { NewEvent } from '#ports/eventStore';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /*
  * grpc-node #2285: a Lambda container is frozen between invocations; the connection its client
@@ -17,7 +18,6 @@ const newEvent = (): NewEvent => ({
   metadata: { schemaVersion: 1, $correlationId: randomUUID(), $causationId: randomUUID(), commandId: randomUUID(), occurredAt: '2024-05-01T12:00:00.000Z' },
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const timed = async <T>(run: () => Promise<T>): Promise<{ value: T; ms: number }> => {
   const startedAt = performance.now();

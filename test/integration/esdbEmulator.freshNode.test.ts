@@ -14,6 +14,8 @@ import { closeEventStoreDBClient, createEventStoreDBClient, createEventStoreDBEv
 import type { DeliveredEvent } from '#ports/eventSource';
 import type { NewEvent } from '#ports/eventStore';
 import { startEsdbEmulator, type EsdbEmulator, type EsdbEmulatorOptions } from '#test/support/esdb-emulator/index';
+import { caught, collect } from '#test/support/waiting';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /*
  * A real node's `$all` is never only Chronicle's: it begins with the node's own records and the
@@ -35,26 +37,10 @@ afterEach(async () => {
   }
 });
 
-const collect = async <T>(source: AsyncIterable<T>): Promise<T[]> => {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
-};
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const waitUntil = async (condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition()) && Date.now() < deadline) await sleep(20);
-};
-
-const caught = async (action: () => Promise<unknown>): Promise<unknown> => {
-  try {
-    await action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the action to fail');
 };
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

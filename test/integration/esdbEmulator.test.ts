@@ -23,6 +23,7 @@ import { credentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { serverFeaturesGrpc, sharedPb } from '#test/support/esdb-emulator/protos';
+import { caught, collect } from '#test/support/waiting';
 
 let emulator: EsdbEmulator;
 let client: EventStoreDBClient;
@@ -39,21 +40,6 @@ afterAll(async () => {
 
 const streamId = (prefix = 'emu'): string => `${prefix}-${randomUUID()}`;
 const event = (type: string, data: Record<string, unknown> = {}, id?: string) => jsonEvent({ type, data, ...(id === undefined ? {} : { id }) });
-
-const collect = async <T>(source: AsyncIterable<T>): Promise<T[]> => {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
-};
-
-const caught = async (action: () => Promise<unknown>): Promise<unknown> => {
-  try {
-    await action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the action to fail');
-};
 
 const waitFor = async (condition: () => boolean, timeoutMs = 3_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

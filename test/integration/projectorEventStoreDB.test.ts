@@ -13,6 +13,7 @@ import { deleteReadModel, dumpReadModel, uniqueReadModelVersion } from '#test/su
 import { requireRedis, sharedRedisUrl } from '#test/support/redis';
 import { generateUserTraffic, type TrafficAppend } from '#test/support/userTraffic';
 import { subscriptionGroupFor } from '#projector/readModelVersionKeeper';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /*
  * The production path end to end: events appended through the EventStoreDB adapter (the real
@@ -35,7 +36,6 @@ const DROPS: readonly { readonly at: number; readonly options: DropOptions }[] =
   { at: 0.92, options: { graceful: true } },
 ];
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number, explain: () => string | Promise<string>): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

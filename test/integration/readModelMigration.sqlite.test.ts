@@ -12,13 +12,13 @@ import { startProductionProjector, type ProductionProjector } from '#test/suppor
 import { tempDir } from '#test/support/tempDir';
 import { memoryUserKeys } from '#test/support/memoryUserKeys';
 import { generateUserTraffic } from '#test/support/userTraffic';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

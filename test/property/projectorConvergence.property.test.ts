@@ -9,6 +9,7 @@ import { createProjector, type Projector } from '#projector/createProjector';
 import { createScriptedEventSource, type ScriptedEventSource } from '#test/support/scriptedEventSource';
 import { describeOnEveryReadModel, type ReadModelTarget } from './readModelTargets.ts';
 import { readModelSnapshot, validUserLog, type Snapshot, type UserLog } from './userLogArbitrary.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * What the subscription may do to the log (DESIGN.md § Projector): deliver it in chunks, each
@@ -108,7 +109,6 @@ const startIncarnation = async (source: ScriptedEventSource, readModels: ReadMod
   };
 };
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Feeds the log to the projector as `delivery` says, then waits until the read models equal a plain fold. */
 const runDelivery = async (log: UserLog, delivery: Delivery, readModels: ReadModels, expected: Snapshot): Promise<void> => {

@@ -7,6 +7,7 @@ import { getUser } from '#application/userQueries';
 import { projectStoredEvent } from '#application/userProjection';
 import type { EventStore, NewEvent, StoredEvent } from '#ports/eventStore';
 import { createProjector, type Projector } from '#projector/createProjector';
+import { eventually } from '#test/support/waiting';
 
 const settings = {
   batchSize: 50,
@@ -22,19 +23,6 @@ const running: Projector[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.stop()));
 });
-
-const eventually = async (check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-};
 
 const at = '2024-05-01T10:00:00.000Z';
 const meta = (schemaVersion = 1) => ({ schemaVersion, $correlationId: 'c', $causationId: 'c', commandId: 'c', occurredAt: at });

@@ -10,6 +10,7 @@ import type { ReadModels } from '#ports/readModels';
 import { createProjector, type Projector } from '#projector/createProjector';
 import { createScriptedEventSource } from '#test/support/scriptedEventSource';
 import { generateUserTraffic } from '#test/support/userTraffic';
+import { eventually } from '#test/support/waiting';
 
 const settings = {
   batchSize: 50,
@@ -31,19 +32,6 @@ const start = async (source: EventSource, readModels: ReadModels, overrides: Par
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.stop()));
 });
-
-const eventually = async (check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-};
 
 /** A user's stream as stored: registered, then suspended, then reactivated. */
 const userStream = (firstPosition: bigint) => {
