@@ -7,6 +7,7 @@ import { httpHandler } from '#http/httpHandler';
 import { jsonResponse } from '#http/jsonResponse';
 import { staleHeader } from '#http/userViewBody';
 import { testStackDeps } from '#test/support/testIdentity';
+import { thingsEvent } from '#test/support/httpEvents';
 
 const context = {
   awsRequestId: 'lambda-request-1',
@@ -17,17 +18,7 @@ const context = {
   getRemainingTimeInMillis: () => 29_000,
 } as unknown as Context;
 
-const eventOf = (body: unknown): HttpEvent =>
-  ({
-    version: '2.0',
-    routeKey: 'POST /things',
-    rawPath: '/things',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: { requestId: 'apigw-request-1', http: { method: 'POST', path: '/things' } },
-    isBase64Encoded: false,
-    body: JSON.stringify(body),
-  }) as unknown as HttpEvent;
+const eventOf = (body: unknown): HttpEvent => thingsEvent({ body: JSON.stringify(body) });
 
 /** Powertools writes through its own Console on process.stdout and process.stderr: capture both. */
 let written: string[] = [];

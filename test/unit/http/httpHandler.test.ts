@@ -3,25 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConcurrencyError, MalformedEventError, NotFoundError, PreconditionFailedError, RuleViolatedError, UnavailableError, ValidationError } from '#domain/errors';
 import { EmailTakenError } from '#domain/emailReservation';
-import type { HttpEvent } from '#http/httpEvent';
 import { httpHandler } from '#http/httpHandler';
 import { createJsonLogger } from '#logging/jsonLogger';
 import { jsonResponse } from '#http/jsonResponse';
+import { thingsEvent } from '#test/support/httpEvents';
 import { testStackDeps } from '#test/support/testIdentity';
 
 const context = { awsRequestId: 'lambda-request-1' } as Context;
 
-const eventOf = (overrides: Partial<HttpEvent> = {}): HttpEvent =>
-  ({
-    version: '2.0',
-    routeKey: 'POST /things',
-    rawPath: '/things',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: { requestId: 'apigw-request-1', http: { method: 'POST', path: '/things' } },
-    isBase64Encoded: false,
-    ...overrides,
-  }) as HttpEvent;
+const eventOf = thingsEvent;
 
 const setup = (handle: (body: unknown) => Promise<unknown> = async (body) => body, options: { body?: 'required' | 'optional' } = { body: 'required' }) => {
   const lines: string[] = [];
