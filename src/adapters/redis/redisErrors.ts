@@ -50,3 +50,14 @@ export const translateRedisError = (error: unknown, operation: string): unknown 
   isTransientRedisError(error)
     ? new UnavailableError(`redis unavailable during ${operation}: ${(error as Error).message}`, { operation, cause: (error as Error).constructor.name })
     : error;
+
+/** One command through `client`, its failure translated (translateRedisError) under the name of the operation. */
+export const redisSender =
+  (client: { sendCommand<T>(args: readonly string[]): Promise<T> }) =>
+  async <T>(operation: string, args: readonly string[]): Promise<T> => {
+    try {
+      return await client.sendCommand<T>(args);
+    } catch (error) {
+      throw translateRedisError(error, operation);
+    }
+  };

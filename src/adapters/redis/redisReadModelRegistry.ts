@@ -3,7 +3,7 @@ import type { ReadModelRegistry, ReadModels, ReadModelVersionRecord } from '#por
 import { closeRedis, type RedisClient } from './connectRedis.ts';
 import { registryKeys, versionKeyPattern } from './readModelKeys.ts';
 import { createRedisReadModels } from './redisReadModels.ts';
-import { translateRedisError } from './redisErrors.ts';
+import { redisSender } from './redisErrors.ts';
 
 /**
  * Activation in one script: check the expected active version, retire the previous one, mark
@@ -57,13 +57,7 @@ export const createRedisReadModelRegistry = (options: RedisReadModelRegistryOpti
   const opened = new Map<number, ReadModels>();
   const keys = registryKeys(options.namespace);
 
-  const send = async <T>(operation: string, args: readonly string[]): Promise<T> => {
-    try {
-      return await client.sendCommand<T>(args);
-    } catch (error) {
-      throw translateRedisError(error, operation);
-    }
-  };
+  const send = redisSender(client);
   const getVersion = async (version: number): Promise<ReadModelVersionRecord | null> => {
     const text = await send<string | null>('getVersion', ['HGET', keys.versions, String(version)]);
     return text === null ? null : decodeVersionRecord(version, text);

@@ -7,7 +7,7 @@ import { packStrings } from './msgpackStrings.ts';
 import { closeRedis, type RedisClient } from './connectRedis.ts';
 import { assertLimit, decodeCursor, encodeCursor } from '#adapters/shared/userPaging';
 import { readModelKeys } from './readModelKeys.ts';
-import { translateRedisError } from './redisErrors.ts';
+import { redisSender, translateRedisError } from './redisErrors.ts';
 
 export interface RedisReadModelsOptions {
   readonly client: RedisClient;
@@ -65,13 +65,7 @@ export const createRedisReadModels = (options: RedisReadModelsOptions): ReadMode
   const { client } = options;
   const keys = readModelKeys(options.version);
 
-  const send = async <T>(operation: string, args: readonly string[]): Promise<T> => {
-    try {
-      return await client.sendCommand<T>(args);
-    } catch (error) {
-      throw translateRedisError(error, operation);
-    }
-  };
+  const send = redisSender(client);
 
   const evalApplyBatch = async (argv: readonly string[]): Promise<unknown> => {
     const packed = packStrings(argv);
