@@ -9,8 +9,8 @@
  *    concurrency of its group when that param is set (an empty param reserves nothing).
  * 4. Least privilege per function: on a deployed stage each function's `access:` list (kinds from
  *    deploy/lambdaAccess.yml) becomes its environment, its CHRONICLE_STORES and a role of its
- *    own with exactly those statements, plus writing its own log group and AWS's managed policy
- *    for functions in a VPC (network interfaces). A function without `access:` stops the package.
+ *    own with exactly those statements, plus writing its own log group and the network-interface
+ *    actions of a function in a VPC (inline). A function without `access:` stops the package.
  *
  * The checks are exported for test/deploy/productionPackage.test.ts.
  */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKmsKeyWrapper, type KmsClientLike } from '#adapters/kms/kmsKeyWrapper';
 import { REPO_ROOT, extractFunction, handlerModule, node24Binary, packageStage, zipBytes, type PackagedStage } from '#scripts/lambdaBundles';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { freePort } from '#test/support/ports';
@@ -55,10 +56,10 @@ const SENSITIVE_NAMES = ['EVENTSTORE_CONNECTION_STRING', 'EVENTSTORE_CA_CERT', '
 /** What each function may reach (serverless.yml `access:`), as the template must show it. */
 type Secret = 'http' | 'eventStore' | 'redis';
 const ACCESS: Record<string, { readonly stores: string; readonly secrets: readonly Secret[]; readonly kms: readonly string[] }> = {
-  registerUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
-  changeEmail: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
-  verifyEmail: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
-  suspendUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Encrypt', 'kms:Decrypt'] },
+  registerUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:GenerateDataKey', 'kms:Decrypt'] },
+  changeEmail: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:GenerateDataKey', 'kms:Decrypt'] },
+  verifyEmail: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:GenerateDataKey', 'kms:Decrypt'] },
+  suspendUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:GenerateDataKey', 'kms:Decrypt'] },
   reactivateUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Decrypt'] },
   eraseUser: { stores: 'eventstore', secrets: ['http', 'eventStore'], kms: ['kms:Decrypt'] },
   getUser: { stores: 'readmodels,eventstore', secrets: ['http', 'redis', 'eventStore'], kms: ['kms:Decrypt'] },
@@ -198,6 +199,29 @@ describe('the compiled production template (serverless package --stage prod, no 
       it(`declares the stores it uses (${expected.stores})`, () => {
         expect(variables()['CHRONICLE_STORES']).toBe(expected.stores);
       });
+    });
+
+    it('grants every KMS action the key wrapper sends: a command creating a key, the projector unwrapping it', async () => {
+      const sent: string[] = [];
+      // KMS reduced to what the adapter needs from it: a generated key comes back in clear and as a blob that Decrypt opens.
+      const client: KmsClientLike = {
+        async send(command) {
+          const { input } = command as { input: { CiphertextBlob?: Uint8Array } };
+          sent.push(`kms:${(command as object).constructor.name.replace(/Command$/, '')}`);
+          if (input.CiphertextBlob !== undefined) return { Plaintext: input.CiphertextBlob.slice(1) };
+          const plaintext = new Uint8Array(32).fill(7);
+          return { Plaintext: plaintext, CiphertextBlob: Buffer.concat([Buffer.from([1]), plaintext]) };
+        },
+      };
+      const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/test';
+      const wrapped = await createKmsKeyWrapper({ keyArn, client }).wrap(new Uint8Array(32), 'user-1');
+      const byCommand = [...new Set(sent)];
+      sent.length = 0;
+      await createKmsKeyWrapper({ keyArn, client }).unwrap(wrapped, 'user-1');
+      const byReader = [...new Set(sent)];
+      const key = { 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] };
+      for (const action of byCommand) expect([action, allowsOn(roleOf(resource('RegisterUserLambdaFunction')), action)]).toEqual([action, [key]]);
+      for (const action of byReader) expect([action, allowsOn('ProjectorTaskRole', action)]).toEqual([action, [key]]);
     });
 
     it('lets the projector unwrap data keys with exactly the wrapping key, and read its secrets', () => {
