@@ -127,8 +127,9 @@ describe('the compiled production template (serverless package --stage prod, no 
     it('get the issuer and audience of the JWT authorizer', () => {
       for (const [id, fn] of functions()) {
         const variables = (props(fn)['Environment'] as Json)['Variables'] as Json;
-        expect([id, JSON.stringify(variables['AUTH_ISSUER'])]).toEqual([id, JSON.stringify(props(resource('HttpApiAuthorizerJwt'))['JwtConfiguration'] && variables['AUTH_ISSUER'])]);
-        expect(variables['AUTH_AUDIENCE']).toBeDefined();
+        const jwtConfiguration = props(resource('HttpApiAuthorizerJwt'))['JwtConfiguration'] as { Issuer: unknown; Audience: unknown[] };
+        expect([id, variables['AUTH_ISSUER']]).toEqual([id, jwtConfiguration.Issuer]);
+        expect([id, variables['AUTH_AUDIENCE']]).toEqual([id, jwtConfiguration.Audience[0]]);
       }
       const jwt = props(resource('HttpApiAuthorizerJwt'));
       expect(jwt['AuthorizerType']).toBe('JWT');
