@@ -1,6 +1,6 @@
 import { GoneError, UnavailableError } from '#domain/errors';
 import type { DataKeyStore, KeyWrapper } from '#ports/dataKeys';
-import { openSqliteDatabase, translateSqliteError } from './sqliteDatabase.ts';
+import { openSqliteDatabase, translatingSqliteErrors } from './sqliteDatabase.ts';
 
 export interface SqliteDataKeyStoreOptions {
   /** Its own file (DATA_DIR/keys.sqlite), so truncating its WAL never waits on the event log's readers. */
@@ -45,20 +45,13 @@ export const createSqliteDataKeyStore = (options: SqliteDataKeyStoreOptions): Da
      ON CONFLICT (user_id) DO UPDATE SET wrapped_key = NULL, destroyed_at = COALESCE(destroyed_at, excluded.destroyed_at)`,
   );
 
-  const run = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (error) {
-      throw translateSqliteError(error);
-    }
-  };
 
   // The old page images sit in the WAL until a checkpoint copies the zeroed pages over them and
   // truncates it. A reader in another process can hold the checkpoint back: wait a little, then
   // fail, so the erasure is retried (it finishes on retry) rather than reported done too early.
   const truncateWal = (): void => {
     for (let attempt = 1; ; attempt++) {
-      const [result] = run(() => db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
+      const [result] = translatingSqliteErrors(() => db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
       if (result?.busy === 0) return;
       if (attempt >= 20) throw new UnavailableError('the key store could not truncate its WAL: a reader held it', { store: 'sqlite-keys' });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
@@ -67,7 +60,7 @@ export const createSqliteDataKeyStore = (options: SqliteDataKeyStoreOptions): Da
 
   return {
     async getOrCreate(userId, fresh) {
-      const found = run(() => select.get(userId));
+      const found = translatingSqliteErrors(() => select.get(userId));
       if (found !== undefined) {
         if (found.wrapped_key === null) throw erased(userId);
         return wrapper.unwrap(found.wrapped_key, userId);
@@ -75,22 +68,22 @@ export const createSqliteDataKeyStore = (options: SqliteDataKeyStoreOptions): Da
       const key = fresh();
       const wrapped = Buffer.from(await wrapper.wrap(key, userId));
       // DO NOTHING on a race: whoever inserted first wins, and the others read the winner's back.
-      if (run(() => insert.get(userId, wrapped)) !== undefined) return key;
-      const stored = run(() => select.get(userId));
+      if (translatingSqliteErrors(() => insert.get(userId, wrapped)) !== undefined) return key;
+      const stored = translatingSqliteErrors(() => select.get(userId));
       if (stored?.wrapped_key == null) throw erased(userId);
       return wrapper.unwrap(stored.wrapped_key, userId);
     },
     async getMany(userIds) {
       const result = new Map<string, Uint8Array | null>();
       for (const userId of userIds) result.set(userId, null);
-      const rows = run(() => selectMany.all(JSON.stringify([...result.keys()])));
+      const rows = translatingSqliteErrors(() => selectMany.all(JSON.stringify([...result.keys()])));
       // Unwrapped together, not one await per row (a batch can hold a thousand new users).
       const keys = await Promise.all(rows.map((row) => (row.wrapped_key === null ? null : wrapper.unwrap(row.wrapped_key, row.user_id))));
       rows.forEach((row, i) => result.set(row.user_id, keys[i] ?? null));
       return result;
     },
     async destroy(userId) {
-      run(() => destroy.run(userId, new Date().toISOString()));
+      translatingSqliteErrors(() => destroy.run(userId, new Date().toISOString()));
       truncateWal();
     },
     async close() {

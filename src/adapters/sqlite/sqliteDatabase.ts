@@ -32,6 +32,15 @@ export const isSqliteBusy = (error: unknown): boolean => isSqliteError(error) &&
 export const translateSqliteError = (error: unknown): unknown =>
   isSqliteBusy(error) ? new UnavailableError(`SQLite database is busy: ${(error as Error).message}`, { code: (error as { code: string }).code }) : error;
 
+/** Runs a synchronous statement (or several), its lock timeout thrown as UnavailableError (translateSqliteError). */
+export const translatingSqliteErrors = <T>(work: () => T): T => {
+  try {
+    return work();
+  } catch (error) {
+    throw translateSqliteError(error);
+  }
+};
+
 const sleepSync = (ms: number): void => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 };

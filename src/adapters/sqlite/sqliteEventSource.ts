@@ -1,7 +1,7 @@
 import type { EventSource, EventSubscription } from '#ports/eventSource';
 import type { StoredEvent } from '#ports/eventStore';
 import { createPollingSubscription, type PollingFeed } from '#adapters/polling/pollingSubscription';
-import { openSqliteDatabase, translateSqliteError } from './sqliteDatabase.ts';
+import { openSqliteDatabase, translatingSqliteErrors } from './sqliteDatabase.ts';
 import { EVENT_COLUMNS, eventFromRow, prefixParameters, streamPrefixCondition } from './sqliteEventStore.ts';
 import { migrateParkedEventsSchema, PARKED_EVENT_SELECT } from './sqliteParkedEvents.ts';
 
@@ -51,28 +51,21 @@ export const createSqliteEventSource = (options: SqliteEventSourceOptions): Even
      ON CONFLICT (position) DO UPDATE SET reason = excluded.reason, parked_at = excluded.parked_at, replay_requested_at = NULL`,
   );
 
-  const run = <T>(work: () => T): T => {
-    try {
-      return work();
-    } catch (error) {
-      throw translateSqliteError(error);
-    }
-  };
 
   const feed: PollingFeed = {
     async readPage(after, limit) {
-      return run(() => readPage(after, limit));
+      return translatingSqliteErrors(() => readPage(after, limit));
     },
     async pendingReplays(exclude) {
-      return run(() =>
+      return translatingSqliteErrors(() =>
         (replaysDue.all(pageSize + exclude.size) as unknown[][]).map(eventFromRow).filter((event) => !exclude.has(event.position)),
       );
     },
     async replaySettled(event: StoredEvent) {
-      run(() => deleteReplayed.run(event.position));
+      translatingSqliteErrors(() => deleteReplayed.run(event.position));
     },
     async park(event, reason) {
-      run(() => upsertParked.run(event.position, reason, Date.now()));
+      translatingSqliteErrors(() => upsertParked.run(event.position, reason, Date.now()));
     },
   };
 

@@ -2,7 +2,7 @@ import { checkAppend, type StoredPlace } from '#adapters/shared/checkAppend';
 import { UnavailableError, ValidationError } from '#domain/errors';
 import type { JsonObject } from '#domain/upcasters';
 import type { AppendResult, EventStore, ExpectedRevision, NewEvent, StoredEvent } from '#ports/eventStore';
-import { openSqliteDatabase, translateSqliteError, type SqliteDatabase, type SqliteStatement } from './sqliteDatabase.ts';
+import { openSqliteDatabase, translateSqliteError, translatingSqliteErrors, type SqliteDatabase, type SqliteStatement } from './sqliteDatabase.ts';
 
 /**
  * The event log in one SQLite file (the embedded default). The position is the table's
@@ -152,11 +152,7 @@ export const createSqliteEventStore = (options: { readonly path: string }): Even
 
   const run = <T>(work: () => T): T => {
     if (!db.open) throw new UnavailableError('the SQLite event store is closed');
-    try {
-      return work();
-    } catch (error) {
-      throw translateSqliteError(error);
-    }
+    return translatingSqliteErrors(work);
   };
 
   return {

@@ -1,5 +1,5 @@
 import type { ParkedEvent, ParkedEvents } from '#ports/eventSource';
-import { openSqliteDatabase, translateSqliteError, type SqliteDatabase } from './sqliteDatabase.ts';
+import { openSqliteDatabase, translatingSqliteErrors, type SqliteDatabase } from './sqliteDatabase.ts';
 import { EVENT_COLUMNS, eventFromRow, migrateEventsSchema } from './sqliteEventStore.ts';
 
 /**
@@ -35,17 +35,10 @@ export const createSqliteParkedEvents = (options: { readonly path: string }): Pa
     .safeIntegers();
   const requestReplay = db.prepare('UPDATE parked_events SET replay_requested_at = ? WHERE replay_requested_at IS NULL');
 
-  const run = <T>(work: () => T): T => {
-    try {
-      return work();
-    } catch (error) {
-      throw translateSqliteError(error);
-    }
-  };
 
   return {
     async list({ maxCount } = {}): Promise<ParkedEvent[]> {
-      return run(() =>
+      return translatingSqliteErrors(() =>
         (listParked.all(maxCount ?? -1) as unknown[][]).map((row) => ({
           event: eventFromRow(row),
           reason: row[8] as string,
@@ -55,7 +48,7 @@ export const createSqliteParkedEvents = (options: { readonly path: string }): Pa
     },
 
     async replay() {
-      return run(() => requestReplay.run(Date.now()).changes);
+      return translatingSqliteErrors(() => requestReplay.run(Date.now()).changes);
     },
 
     async close() {

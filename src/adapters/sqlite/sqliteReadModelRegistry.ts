@@ -1,6 +1,6 @@
 import { activeVersionChanged, assertVersion, decodeVersionRecord, encodeVersionRecord, newVersionRecord, versionActive, versionNotFound } from '#adapters/shared/versionRegistry';
 import type { ReadModelRegistry, ReadModels, ReadModelVersionRecord } from '#ports/readModels';
-import { openSqliteDatabase, translateSqliteError } from './sqliteDatabase.ts';
+import { openSqliteDatabase, translatingSqliteErrors } from './sqliteDatabase.ts';
 import { createSqliteReadModels, sqliteReadModelTables } from './sqliteReadModels.ts';
 
 export interface SqliteReadModelRegistryOptions {
@@ -28,13 +28,6 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
   const selectActive = db.prepare<[], number>('SELECT version FROM rm_active WHERE id = 1').pluck();
   const setActive = db.prepare<[number]>('INSERT INTO rm_active (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version');
 
-  const run = <T>(work: () => T): T => {
-    try {
-      return work();
-    } catch (error) {
-      throw translateSqliteError(error);
-    }
-  };
   const recordOf = (version: number): ReadModelVersionRecord | null => {
     const text = selectRecord.get(version);
     return text === undefined ? null : decodeVersionRecord(version, text);
@@ -58,20 +51,20 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
 
   return {
     async listVersions() {
-      return run(() => selectAll.all().map((row) => decodeVersionRecord(Number(row.version), row.record)));
+      return translatingSqliteErrors(() => selectAll.all().map((row) => decodeVersionRecord(Number(row.version), row.record)));
     },
     async getVersion(version) {
-      return run(() => recordOf(version));
+      return translatingSqliteErrors(() => recordOf(version));
     },
     async getActiveVersion() {
-      return run(() => {
+      return translatingSqliteErrors(() => {
         const version = selectActive.get();
         return version === undefined ? null : Number(version);
       });
     },
     async registerVersion(version, projection) {
       assertVersion(version);
-      return run(() => {
+      return translatingSqliteErrors(() => {
         const created = insertRecord.run(version, encodeVersionRecord(newVersionRecord(version, projection, new Date()))).changes === 1;
         const record = recordOf(version);
         if (record === null) throw versionNotFound(version);
@@ -79,7 +72,7 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
       });
     },
     async setVersionState(version, state) {
-      run(() => {
+      translatingSqliteErrors(() => {
         const record = recordOf(version);
         if (record === null) throw versionNotFound(version);
         withState(record, state);
@@ -87,16 +80,16 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
     },
     async activateVersion(version, activateOptions = {}) {
       assertVersion(version);
-      return { previous: run(() => activate.immediate(version, activateOptions.expectedActive)) };
+      return { previous: translatingSqliteErrors(() => activate.immediate(version, activateOptions.expectedActive)) };
     },
     async dropVersion(version, dropOptions = {}) {
       assertVersion(version);
       const batchSize = dropOptions.batchSize ?? 1_000;
-      if (run(() => selectActive.get()) === version) throw versionActive(version);
+      if (translatingSqliteErrors(() => selectActive.get()) === version) throw versionActive(version);
       const tables = sqliteReadModelTables(version);
       let deleted = 0;
       for (const table of [tables.users, tables.emailIndex, tables.applied, tables.held, tables.erased, tables.checkpoint]) {
-        const exists = run(() => db.prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table));
+        const exists = translatingSqliteErrors(() => db.prepare<[string], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table));
         if (exists === 0) continue;
         // WITHOUT ROWID tables have no rowid: page by their primary key instead.
         const key = table === tables.users ? 'id' : table === tables.emailIndex ? 'email' : table === tables.checkpoint ? 'id' : table === tables.erased ? 'user_id' : 'stream_id';
@@ -105,12 +98,12 @@ export const createSqliteReadModelRegistry = (options: SqliteReadModelRegistryOp
         // meanwhile. The empty tables stay: a process still holding statements on them (a projector
         // of the retired version) reads an empty version instead of failing.
         for (let changes = batchSize; changes === batchSize; ) {
-          changes = run(() => deleteBatch.run(batchSize).changes);
+          changes = translatingSqliteErrors(() => deleteBatch.run(batchSize).changes);
           deleted += changes;
           dropOptions.onProgress?.(deleted);
         }
       }
-      run(() => deleteRecord.run(version));
+      translatingSqliteErrors(() => deleteRecord.run(version));
       return deleted;
     },
     readModels(version) {

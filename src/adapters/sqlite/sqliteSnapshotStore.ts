@@ -1,5 +1,5 @@
 import type { Snapshot, SnapshotStore } from '#ports/snapshotStore';
-import { openSqliteDatabase, translateSqliteError } from './sqliteDatabase.ts';
+import { openSqliteDatabase, translatingSqliteErrors } from './sqliteDatabase.ts';
 
 export interface SqliteSnapshotStoreOptions {
   /**
@@ -36,23 +36,16 @@ export const createSqliteSnapshotStore = (options: SqliteSnapshotStoreOptions): 
        event_id = excluded.event_id, format = excluded.format, payload = excluded.payload`,
   );
 
-  const run = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (error) {
-      throw translateSqliteError(error);
-    }
-  };
 
   return {
     async read(streamId) {
-      const row = run(() => select.get(streamId));
+      const row = translatingSqliteErrors(() => select.get(streamId));
       if (row === undefined) return null;
       const [stream, revision, position, eventId, format, payload] = row;
       return { streamId: stream, revision, position, eventId, format, payload } satisfies Snapshot;
     },
     async write(snapshot) {
-      run(() => upsert.run(snapshot.streamId, snapshot.revision, snapshot.position, snapshot.eventId, snapshot.format, snapshot.payload));
+      translatingSqliteErrors(() => upsert.run(snapshot.streamId, snapshot.revision, snapshot.position, snapshot.eventId, snapshot.format, snapshot.payload));
     },
     async close() {
       if (db.open) db.close();
