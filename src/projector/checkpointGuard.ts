@@ -1,6 +1,7 @@
 import type { Logger } from '#logging/jsonLogger';
 import type { EventStore, StoredEvent } from '#ports/eventStore';
 import type { ApplyOutcome, ProjectedEvent, ReadModels } from '#ports/readModels';
+import { overrideApplyBatch } from './overrideApplyBatch.ts';
 
 /**
  * Redis can lose acknowledged writes: a failover to a replica that had not received them, or an
@@ -99,29 +100,19 @@ export const guardCheckpoint = (deps: CheckpointGuardDeps): GuardedReadModels =>
     logger.info('read model repaired', { from: stored, to: upTo, events: replayed });
   };
 
-  const guarded: ReadModels = {
-    ...readModels,
-    getUser: (userId) => readModels.getUser(userId),
-    listUsers: (query) => readModels.listUsers(query),
-    countUsers: (status) => readModels.countUsers(status),
-    findUserIdByEmail: (email) => readModels.findUserIdByEmail(email),
-    getAppliedRevision: (streamId) => readModels.getAppliedRevision(streamId),
-    getCheckpoint: () => readModels.getCheckpoint(),
-    close: () => readModels.close(),
-    async applyBatch(events: readonly ProjectedEvent[], checkpoint: bigint | null): Promise<ApplyOutcome[]> {
-      // Concurrent batches share one check; a failed check fails the batch (retried, not acked).
-      checking ??= check().finally(() => {
-        checking = null;
-      });
-      await checking;
-      const outcomes = await readModels.applyBatch(events, checkpoint);
-      if (checkpoint !== null && (written === null || checkpoint > written)) written = checkpoint;
-      // A regression takes away everything written after the stored checkpoint, not only up to the
-      // checkpoints written: a batch's checkpoint stops below the events of a batch still in
-      // flight, and those events were applied (and acknowledged) all the same.
-      for (const event of events) if (appliedUpTo === null || event.position > appliedUpTo) appliedUpTo = event.position;
-      return outcomes;
-    },
-  };
+  const guarded = overrideApplyBatch(readModels, async (events: readonly ProjectedEvent[], checkpoint: bigint | null): Promise<ApplyOutcome[]> => {
+    // Concurrent batches share one check; a failed check fails the batch (retried, not acked).
+    checking ??= check().finally(() => {
+      checking = null;
+    });
+    await checking;
+    const outcomes = await readModels.applyBatch(events, checkpoint);
+    if (checkpoint !== null && (written === null || checkpoint > written)) written = checkpoint;
+    // A regression takes away everything written after the stored checkpoint, not only up to the
+    // checkpoints written: a batch's checkpoint stops below the events of a batch still in
+    // flight, and those events were applied (and acknowledged) all the same.
+    for (const event of events) if (appliedUpTo === null || event.position > appliedUpTo) appliedUpTo = event.position;
+    return outcomes;
+  });
   return { readModels: guarded, replays: () => replayCount };
 };

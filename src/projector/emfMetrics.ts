@@ -1,3 +1,4 @@
+import { overrideApplyBatch } from './overrideApplyBatch.ts';
 import type { ProjectorMetrics } from './projectorMetrics.ts';
 
 /**
@@ -108,12 +109,8 @@ export const timeBatchWrites = <W extends { applyBatch(...args: never[]): Promis
       durations.push(now() - started);
     }
   };
-  // The wrapper keeps every other method of the writer (bound to it).
-  const wrapped = new Proxy(writer, {
-    get: (target, property, receiver) => (property === 'applyBatch' ? applyBatch : Reflect.get(target, property, receiver)),
-  });
   return {
-    writer: wrapped,
+    writer: overrideApplyBatch(writer, applyBatch as W['applyBatch']),
     drain: () => {
       const drained = durations;
       durations = [];
