@@ -149,7 +149,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const readString = (env: Env, name: string): string | undefined => {
   const value = env[name]?.trim();
@@ -337,6 +337,9 @@ export const loadConfig = (env: Env = process.env): Config => {
     if (inUse.has('readmodels') && redis === undefined) throw missingInProduction('REDIS_URL', 'it, REDIS_URL_SECRET_ARN, or REDIS_HOST with REDIS_AUTH_TOKEN_SECRET_ARN');
   }
   const unused = { kind: 'unused' } as const;
+  // Data keys and snapshots sit beside the event log: EventStoreDB streams, else a SQLite file of their own.
+  const besideEventLog = (file: string) =>
+    !inUse.has('eventstore') ? unused : esdb ? ({ kind: 'eventstoredb' } as const) : ({ kind: 'sqlite', path: path.join(dataDir, file) } as const);
   const caCertPem = readString(env, 'EVENTSTORE_CA_CERT');
   if (caCertPem !== undefined && !caCertPem.includes('-----BEGIN CERTIFICATE-----'))
     throw new ConfigError('EVENTSTORE_CA_CERT', 'must be a PEM certificate (-----BEGIN CERTIFICATE-----)');
@@ -366,14 +369,12 @@ export const loadConfig = (env: Env = process.env): Config => {
         }
       : { kind: 'sqlite', path: path.join(dataDir, 'read-models.sqlite') },
     dataKeys: {
-      // Beside the event log: EventStoreDB key streams in production, their own SQLite file locally.
-      store: !inUse.has('eventstore') ? unused : esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'keys.sqlite') },
+      store: besideEventLog('keys.sqlite'),
       wrapping: readKeyWrapping(env, dataDir),
       cache: { maxEntries: readInt(env, 'DATA_KEY_CACHE_MAX_ENTRIES', 100_000, 0, 10_000_000), ttlMs: readInt(env, 'DATA_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000) },
     },
     snapshots: {
-      // Beside the event log: snapshot streams on EventStoreDB, their own SQLite file locally.
-      store: !inUse.has('eventstore') ? unused : esdb ? { kind: 'eventstoredb' } : { kind: 'sqlite', path: path.join(dataDir, 'snapshots.sqlite') },
+      store: besideEventLog('snapshots.sqlite'),
       every: readInt(env, 'SNAPSHOT_EVERY', 100, 0, 1_000_000),
     },
     readModelVersion: readInt(env, 'READ_MODEL_VERSION', 1, 1, 1_000_000),

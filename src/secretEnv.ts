@@ -7,21 +7,16 @@
  * The AWS client is imported only when some `*_SECRET_ARN` is set, so local runs (SQLite, or
  * plain variables) never load it and need no AWS credentials.
  */
-export type Env = Readonly<Record<string, string | undefined>>;
+import { ConfigError, type Env } from '#config';
 
 /** Reads one secret's string value (Secrets Manager GetSecretValue by default). */
 export type FetchSecret = (secretId: string) => Promise<string>;
 
 const SUFFIX = '_SECRET_ARN';
 
-export class SecretEnvError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'SecretEnvError';
-  }
+/** A `X_SECRET_ARN` that could not be resolved: a configuration error naming that variable. */
+export class SecretEnvError extends ConfigError {
+  override readonly name = 'SecretEnvError';
 }
 
 /**
