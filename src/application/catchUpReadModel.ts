@@ -1,4 +1,4 @@
-import type { EventStore, StoredEvent } from '#ports/eventStore';
+import { byPosition, type EventStore, type StoredEvent } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelReader, ReadModelWriter } from '#ports/readModels';
 import { createStreamFolder } from './foldProjectedEvents.ts';
 import { projectStoredEvent } from './userProjection.ts';
@@ -63,7 +63,7 @@ const unfold = async (deps: CatchUpDeps, prepare: PreparePage, folds: readonly P
       return deps.eventStore.readStream(fold.streamId, { fromRevision: first, maxCount: Number(fold.revision - first) + 1 });
     }),
   );
-  const events = read.flat().sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+  const events = read.flat().sort(byPosition);
   const project = await prepare(events);
   const projected: ProjectedEvent[] = [];
   for (const event of events) {

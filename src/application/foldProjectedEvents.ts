@@ -1,3 +1,4 @@
+import { byPosition } from '#ports/eventStore';
 import type { ProjectedEvent, ReadModelChange } from '#ports/readModels';
 
 type Patch = Extract<ReadModelChange, { type: 'userPatched' }>;
@@ -67,7 +68,7 @@ export const createStreamFolder = (): StreamFolder => {
     take() {
       done.push(...open.values());
       const folds = done
-        .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0))
+        .sort(byPosition)
         .map((fold) => ({ streamId: fold.streamId, firstRevision: fold.firstRevision, revision: fold.revision, position: fold.position, changes: fold.changes }));
       open = new Map();
       done = [];

@@ -82,3 +82,6 @@ export const schemaVersionOf = (event: Pick<StoredEvent, 'metadata'>): number =>
   const version = event.metadata['schemaVersion'];
   return typeof version === 'number' && Number.isInteger(version) && version > 0 ? version : 1;
 };
+
+/** Log order, for sort: ascending global position. */
+export const byPosition = (a: { readonly position: bigint }, b: { readonly position: bigint }): number => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);

@@ -1,5 +1,5 @@
 import type { EventSource, EventSubscription, ParkedEvent, ParkedEvents } from '#ports/eventSource';
-import type { EventStore, StoredEvent } from '#ports/eventStore';
+import { byPosition, type EventStore, type StoredEvent } from '#ports/eventStore';
 import { createPollingSubscription, type PollingFeed } from '#adapters/polling/pollingSubscription';
 
 export interface MemoryEventSourceOptions {
@@ -47,7 +47,7 @@ export const createMemoryEventSource = (
       return [...parked.values()]
         .filter((entry) => entry.replaying && !exclude.has(entry.event.position))
         .map((entry) => entry.event)
-        .sort((a, b) => (a.position < b.position ? -1 : 1));
+        .sort(byPosition);
     },
     async replaySettled(event) {
       if (parked.get(event.position)?.replaying) parked.delete(event.position);
