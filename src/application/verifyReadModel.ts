@@ -1,6 +1,7 @@
 import { evolveUser, initialUserState } from '#domain/userState';
 import type { EventStore } from '#ports/eventStore';
 import type { UserStatus } from '#domain/userState';
+import { userIdFromStreamId, userStreamId } from '#domain/userValues';
 import type { ReadModelReader, UserPage, UserView } from '#ports/readModels';
 import { USER_STREAM_PREFIXES } from './catchUpReadModel.ts';
 import { viewOfState } from './getUserAsOf.ts';
@@ -32,7 +33,7 @@ const COMPARED: ReadonlyArray<keyof UserView> = ['email', 'displayName', 'status
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
 /** Every user stream id in the log, or a uniform sample of `sample` of them (reservoir sampling, one pass). */
-const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: number | undefined, random: () => number): Promise<{ ids: string[]; total: number; all: ReadonlySet<string> }> => {
+const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: number | undefined, random: () => number): Promise<{ ids: string[]; total: number; streamIds: ReadonlySet<string> }> => {
   const seen = new Set<string>();
   const picked: string[] = [];
   for (let from = 0n; ; ) {
@@ -40,7 +41,7 @@ const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: num
     for (const event of page) {
       if (seen.has(event.streamId)) continue;
       seen.add(event.streamId);
-      const id = event.streamId.slice('user-'.length);
+      const id = userIdFromStreamId(event.streamId);
       if (sample === undefined || picked.length < sample) picked.push(id);
       else {
         const slot = Math.floor(random() * seen.size);
@@ -51,7 +52,7 @@ const userIdsInLog = async (eventStore: Pick<EventStore, 'readAll'>, sample: num
     if (last === undefined) break;
     from = last.position + 1n;
   }
-  return { ids: picked, total: seen.size, all: new Set([...seen].map((streamId) => streamId.slice('user-'.length))) };
+  return { ids: picked, total: seen.size, streamIds: seen };
 };
 
 const LISTED_STATUSES: readonly UserStatus[] = ['active', 'suspended'];
@@ -63,7 +64,7 @@ const LISTED_STATUSES: readonly UserStatus[] = ['active', 'suspended'];
  */
 const listedUsersNotInLog = async (
   deps: UserStreamDeps & { readonly readModels: ReadModelReader },
-  inLog: ReadonlySet<string>,
+  streamIdsInLog: ReadonlySet<string>,
 ): Promise<Difference[]> => {
   const differences: Difference[] = [];
   for (const status of LISTED_STATUSES) {
@@ -72,7 +73,7 @@ const listedUsersNotInLog = async (
       const page: UserPage = await deps.readModels.listUsers({ status, cursor, limit: 500 });
       for (const user of page.items) {
         if (user.status !== status) differences.push({ userId: user.id, field: 'listing', expected: user.status, actual: status });
-        else if (!inLog.has(user.id) && (await deps.eventStore.readStream(`user-${user.id}`, { maxCount: 1 })).length === 0)
+        else if (!streamIdsInLog.has(userStreamId(user.id)) && (await deps.eventStore.readStream(userStreamId(user.id), { maxCount: 1 })).length === 0)
           differences.push({ userId: user.id, field: 'listing', expected: null, actual: status });
       }
       cursor = page.nextCursor;
@@ -94,7 +95,7 @@ export const verifyReadModel = async (
   options: VerifyOptions = {},
 ): Promise<VerifyResult> => {
   const checkpoint = await deps.readModels.getCheckpoint();
-  const { ids, total, all } = await userIdsInLog(deps.eventStore, options.sample, options.random ?? Math.random);
+  const { ids, total, streamIds } = await userIdsInLog(deps.eventStore, options.sample, options.random ?? Math.random);
   const differences: Difference[] = [];
   let checked = 0;
 
@@ -132,6 +133,6 @@ export const verifyReadModel = async (
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) await verifyUser(id);
     }),
   );
-  if (options.sample === undefined) differences.push(...(await listedUsersNotInLog(deps, all)));
+  if (options.sample === undefined) differences.push(...(await listedUsersNotInLog(deps, streamIds)));
   return { users: total, checked, differences };
 };
