@@ -80,13 +80,21 @@ export const createKmsKeyWrapper = (options: KmsKeyWrapperOptions): KeyWrapper =
     }
   };
 
+  const decrypt = (blob: Uint8Array, context: Record<string, string>): Promise<Uint8Array> =>
+    call('Decrypt', async ({ client, kms }) => {
+      const answer = await client.send(new kms.DecryptCommand({ KeyId: options.keyArn, CiphertextBlob: blob, EncryptionContext: context }));
+      if (answer.Plaintext === undefined) throw new Error('KMS Decrypt answered without a Plaintext');
+      return answer.Plaintext;
+    });
+
   // KEKs by their KMS ciphertext (base64). Insertion order is age: the oldest is evicted first.
   // A pending Decrypt is shared, so a batch of keys under one new KEK makes one KMS call.
   const keks = new Map<string, { readonly kek: Promise<Kek>; readonly until: number }>();
   const remember = (blob: Buffer, kek: Promise<Kek>): void => {
+    const id = blob.toString('base64');
     if (keks.size >= limits.maxEntries) keks.delete(keks.keys().next().value as string);
-    keks.set(blob.toString('base64'), { kek, until: now() + limits.ttlMs });
-    kek.catch(() => keks.delete(blob.toString('base64')));
+    keks.set(id, { kek, until: now() + limits.ttlMs });
+    kek.catch(() => keks.delete(id));
   };
   const kekOf = (blob: Buffer, plaintext: Uint8Array): Kek => ({ blob, wrapper: createLocalKeyWrapper(plaintext) });
 
@@ -112,21 +120,10 @@ export const createKmsKeyWrapper = (options: KmsKeyWrapperOptions): KeyWrapper =
   const kekForUnwrapping = (blob: Buffer): Promise<Kek> => {
     const entry = keks.get(blob.toString('base64'));
     if (entry !== undefined && entry.until > now()) return entry.kek;
-    const kek = call('Decrypt', async ({ client, kms }) => {
-      const answer = await client.send(new kms.DecryptCommand({ KeyId: options.keyArn, CiphertextBlob: blob, EncryptionContext: KEK_CONTEXT }));
-      if (answer.Plaintext === undefined) throw new Error('KMS Decrypt answered without a Plaintext');
-      return kekOf(blob, answer.Plaintext);
-    });
+    const kek = decrypt(blob, KEK_CONTEXT).then((plaintext) => kekOf(blob, plaintext));
     remember(blob, kek);
     return kek;
   };
-
-  const unwrapWithKms = (wrapped: Uint8Array, userId: string): Promise<Uint8Array> =>
-    call('Decrypt', async ({ client, kms }) => {
-      const answer = await client.send(new kms.DecryptCommand({ KeyId: options.keyArn, CiphertextBlob: wrapped, EncryptionContext: userContext(userId) }));
-      if (answer.Plaintext === undefined) throw new Error('KMS Decrypt answered without a Plaintext');
-      return answer.Plaintext;
-    });
 
   return {
     async wrap(key, userId) {
@@ -138,7 +135,7 @@ export const createKmsKeyWrapper = (options: KmsKeyWrapperOptions): KeyWrapper =
     },
     async unwrap(wrapped, userId) {
       const bytes = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
-      if (bytes.length < MAGIC.length + 2 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return unwrapWithKms(wrapped, userId);
+      if (bytes.length < MAGIC.length + 2 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return decrypt(wrapped, userContext(userId));
       const blobEnd = MAGIC.length + 2 + bytes.readUInt16BE(MAGIC.length);
       if (blobEnd >= bytes.length) throw new Error('wrapped data key is truncated');
       const kek = await kekForUnwrapping(Buffer.from(bytes.subarray(MAGIC.length + 2, blobEnd)));

@@ -48,8 +48,8 @@ export interface RedisReadModelRegistryOptions {
   /** Registry key namespace (default `rm:`); tests sharing one server use their own. */
   readonly namespace?: string;
   /** Replicas that must confirm each batch written to any version (WAIT), and the bound on that wait. */
-  readonly waitReplicas?: number;
-  readonly waitTimeoutMs?: number;
+  readonly waitReplicas?: number | undefined;
+  readonly waitTimeoutMs?: number | undefined;
 }
 
 export const createRedisReadModelRegistry = (options: RedisReadModelRegistryOptions): ReadModelRegistry => {
@@ -127,13 +127,10 @@ export const createRedisReadModelRegistry = (options: RedisReadModelRegistryOpti
     readModels(version) {
       assertVersion(version);
       let readModels = opened.get(version);
-      if (readModels === undefined) opened.set(version, (readModels = createRedisReadModels({
-            client,
-            version,
-            ownsClient: false,
-            ...(options.waitReplicas === undefined ? {} : { waitReplicas: options.waitReplicas }),
-            ...(options.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: options.waitTimeoutMs }),
-          })));
+      if (readModels === undefined) {
+        readModels = createRedisReadModels({ client, version, ownsClient: false, waitReplicas: options.waitReplicas, waitTimeoutMs: options.waitTimeoutMs });
+        opened.set(version, readModels);
+      }
       return readModels;
     },
     async close() {

@@ -21,8 +21,8 @@ export interface RedisReadModelsOptions {
    * confirmations within waitTimeoutMs make the write an UnavailableError: the projector retries
    * it (idempotent) and acknowledges nothing meanwhile.
    */
-  readonly waitReplicas?: number;
-  readonly waitTimeoutMs?: number;
+  readonly waitReplicas?: number | undefined;
+  readonly waitTimeoutMs?: number | undefined;
 }
 
 const USER_FIELDS = ['id', 'email', 'displayName', 'status', 'emailVerified', 'registeredAt', 'revision', 'position'] as const;
