@@ -19,6 +19,7 @@ import { startEsdbEmulator } from '#test/support/esdb-emulator/index';
 import { bundleProjector, startProjectorProcess } from '#test/support/projectorProcess';
 import { startServiceStack } from '#test/support/serviceStack';
 import { tempDir } from '#test/support/tempDir';
+import { cpuProfileFlags } from './support/args.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const durationMs = values.quick ? 1_500 : 5_000;
@@ -46,10 +47,7 @@ const runInProcess = async (name: string, storeEnv: Record<string, string>): Pro
   const projector = startProjectorProcess({ ...storeEnv, DATA_DIR: dir.path, PROJECTOR_GROUP: `bench-${Date.now()}` }, bundle);
   try {
     const output = await new Promise<string>((resolve, reject) => {
-      // BENCH_CPU_PROFILE_DIR=<dir>: each in-process worker writes a V8 CPU profile there.
-      const profile = process.env['BENCH_CPU_PROFILE_DIR'];
-      const flags = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
-      const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'bench/api/inProcessWorker.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [...cpuProfileFlags(), '--import', 'tsx', 'bench/api/inProcessWorker.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${name} worker exited ${code}: ${text.slice(-2000)}`))));

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSqliteEventStore } from '#adapters/sqlite/sqliteEventStore';
 import { handleUserCommand } from '#application/handleUserCommand';
+import { argValue } from './support/args.ts';
 
 /**
  * npm run bench:commands [-- --users N]
@@ -18,11 +19,6 @@ import { handleUserCommand } from '#application/handleUserCommand';
  * into one value but nothing is encrypted, no key is created, stored, wrapped or fetched. The
  * difference to a normal run is what sealing costs the command path.
  */
-const argValue = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-};
-
 const users = Number(argValue('--users') ?? 2000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'chronicle-bench-commands-'));
 const eventStore = createSqliteEventStore({ path: path.join(dir, 'events.sqlite') });

@@ -19,6 +19,7 @@ import type { SnapshotStore } from '#ports/snapshotStore';
 import { startEsdbEmulator } from '#test/support/esdb-emulator/index';
 import { memoryUserKeys } from '#test/support/memoryUserKeys';
 import { median as medianOf } from './support/measure.ts';
+import { argValue } from './support/args.ts';
 
 /**
  * npm run bench:long-stream [-- --events N] [--samples N] [--every N]
@@ -36,13 +37,9 @@ import { median as medianOf } from './support/measure.ts';
  * on the short stream, where the differences are small); results in bench/results/long-stream.json.
  */
 
-const argValue = (name: string, fallback: number): number => {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const EVENTS = argValue('--events', 10_000);
-const SAMPLES = argValue('--samples', 15);
-const EVERY = argValue('--every', 100);
+const EVENTS = Number(argValue('--events') ?? 10_000);
+const SAMPLES = Number(argValue('--samples') ?? 15);
+const EVERY = Number(argValue('--every') ?? 100);
 
 const round = (value: number): number => Math.round(value * 100) / 100;
 /** The median of the samples, rounded to hundredths. */

@@ -26,6 +26,7 @@ import { userBatchProjection } from '#application/userProjection';
 import { encodeUserEvent } from '#domain/userEventCodec';
 import type { UserEvent } from '#domain/userEvents';
 import { decodeWireEvent, wireTraffic, type SealTraffic } from './benchTraffic.ts';
+import { argValue, cpuProfileFlags } from './support/args.ts';
 import { median, peakRssMb, perEvent, redisCpuSeconds } from './support/measure.ts';
 import { connectRawResp, encodeResp } from './support/rawResp.ts';
 
@@ -146,8 +147,7 @@ const bundleSelf = async (dir: string): Promise<string> => {
 const spawnWorker = (bundle: string, mode: 'memory' | 'sqlite', events: number, eventsFile: string): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const version = uniqueVersion();
-    const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profiles'] : [];
-    const child = spawn(process.execPath, [...profile, bundle, '--worker', mode, String(events), String(version), eventsFile, ...(PLAINTEXT ? ['--plaintext'] : [])], {
+    const child = spawn(process.execPath, [...cpuProfileFlags(), bundle, '--worker', mode, String(events), String(version), eventsFile, ...(PLAINTEXT ? ['--plaintext'] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, REDIS_URL },
     });
@@ -321,11 +321,6 @@ const rawRespBaseline = async (events: number): Promise<BaselineResult> => {
   } finally {
     connection.close();
   }
-};
-
-const argValue = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
 };
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;

@@ -13,6 +13,7 @@ import { projectStoredEvent } from '#application/userProjection';
 import type { UserView } from '#ports/readModels';
 import { startPrivateRedis } from '#test/support/redis';
 import { decodeWireEvent, wireTraffic } from './benchTraffic.ts';
+import { argValue, cpuProfileFlags } from './support/args.ts';
 import { median, peakRssMb, perEvent, redisCpuSeconds } from './support/measure.ts';
 import { connectRawResp, encodeResp } from './support/rawResp.ts';
 
@@ -90,9 +91,7 @@ const spawnWorker = (bundle: string, events: number, eventsFile: string, pageSiz
   new Promise((resolve, reject) => {
     const version = 900_000 + Math.floor(Math.random() * 99_000);
     const namespace = `rm-bench:${version}:`;
-    // BENCH_CPU_PROFILE_DIR=<dir>: each rebuild worker writes a V8 CPU profile there (where the Node side's time goes).
-    const profile = process.env['BENCH_CPU_PROFILE_DIR'];
-    const child = spawn(process.execPath, [...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`]), bundle, '--worker', String(events), String(version), eventsFile, namespace, String(pageSize), String(segmentSize)], {
+    const child = spawn(process.execPath, [...cpuProfileFlags(), bundle, '--worker', String(events), String(version), eventsFile, namespace, String(pageSize), String(segmentSize)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, REDIS_URL },
     });
@@ -173,11 +172,6 @@ const rawRespBaseline = async (events: number, batchUsers: number): Promise<{ ev
   await probe.close();
   await deleteKeys(`${readModelKeys(version).prefix}*`);
   return { eventsPerSecond: Math.round(events / seconds), redisCpuUsPerEvent: perEvent(redisCpu, events), commands: encoded.reduce((sum, b) => sum + b.replies, 0) };
-};
-
-const argValue = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
 };
 
 const main = async (): Promise<void> => {
