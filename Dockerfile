@@ -11,16 +11,17 @@
 # and move it forward deliberately (README "Deploying" › Updating the base image).
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
-# 1. bundle src/projector/main.ts (and the #aliases it imports) with the dev toolchain
+# 1. bundle src/projector/main.ts and parkedCli.ts (and the #aliases they import) with the dev
+#    toolchain: `npm run build`'s script, whose esbuild options (scripts/projectorBundle.ts) are the
+#    ones test/deploy starts the projector from on Node 24
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx esbuild projector=src/projector/main.ts parked=src/projector/parkedCli.ts \
-      --bundle --platform=node --target=node24 --format=esm --packages=external \
-      --minify --keep-names --sourcemap --sources-content=false --outdir=dist --out-extension:.js=.mjs
+COPY scripts/build.ts scripts/projectorBundle.ts ./scripts/
+RUN npx tsx scripts/build.ts
 
 # 2. production dependencies only; no install scripts (better-sqlite3's native build is for the
 #    local SQLite default, which this image never uses: its JS loads, its binding is never opened)

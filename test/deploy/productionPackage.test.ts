@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsKeyWrapper, type KmsClientLike } from '#adapters/kms/kmsKeyWrapper';
 import { REPO_ROOT, extractFunction, handlerModule, node24Binary, packageStage, zipBytes, type PackagedStage } from '#scripts/lambdaBundles';
+import { projectorBundleOptions } from '#scripts/projectorBundle';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { freePort } from '#test/support/ports';
 import { uniqueReadModelVersion } from '#test/support/readModelDump';
@@ -463,8 +464,9 @@ process.exit(0);`,
       const dir = path.join(REPO_ROOT, '.tmp', `projector-node24-${process.pid}`);
       mkdirSync(dir, { recursive: true });
       const file = path.join(dir, 'projector.mjs');
-      // As scripts/build.ts and the Dockerfile build it: one ESM file, packages external.
-      await build({ entryPoints: [path.join(REPO_ROOT, 'src/projector/main.ts')], bundle: true, platform: 'node', target: 'node24', format: 'esm', packages: 'external', outfile: file, logLevel: 'error' });
+      // The image's bundle: its build stage runs scripts/build.ts, which builds these options.
+      expect(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')).toMatch(/^RUN npx tsx scripts\/build\.ts$/m);
+      await build(projectorBundleOptions(dir));
       const healthPort = await freePort();
       const child = spawn(await node24Binary(), ['--enable-source-maps', file], {
         cwd: REPO_ROOT,
