@@ -9,7 +9,7 @@ import { handleUserCommand, type CommandDeps } from '#application/handleUserComm
 import { loadUserStreamForCommand, RECENT_EVENT_IDS, type UserSnapshotSettings } from '#application/userSnapshots';
 import { loadUserStream } from '#application/userStream';
 import { isChronicleError } from '#domain/errors';
-import { sealUserSnapshot, USER_SNAPSHOT_FORMAT } from '#domain/userSnapshot';
+import { eventTag, sealUserSnapshot, USER_SNAPSHOT_FORMAT } from '#domain/userSnapshot';
 import { userStreamId } from '#domain/userValues';
 import type { EventStore, ReadStreamOptions } from '#ports/eventStore';
 import type { Snapshot, SnapshotStore } from '#ports/snapshotStore';
@@ -276,15 +276,18 @@ describe('user snapshots', () => {
   });
 
   it('keeps at most RECENT_EVENT_IDS event ids in a snapshot', async () => {
-    const { deps, store, keys } = setup({ every: 1 });
-    const { userId, streamId } = await longUser(deps, 3);
-    const snapshot = await store.read(streamId);
+    // A snapshot after every command, each carrying the last one's tags on: a stream past the cap.
+    const { deps, store, eventStore } = setup({ every: 1 });
+    const events = RECENT_EVENT_IDS + 5;
+    const { userId, streamId } = await longUser(deps, events);
+    const last = BigInt(events - 1);
+    expect((await store.read(streamId))?.revision).toBe(last);
     const loaded = await loadUserStreamForCommand(deps, userId);
-    expect(snapshot?.revision).toBe(2n);
-    expect(loaded.snapshot?.revision).toBe(2n);
-    expect(loaded.snapshot?.recentEventTags).toHaveLength(3);
-    expect(RECENT_EVENT_IDS).toBeGreaterThanOrEqual(100);
-    expect((await keys.forReading([userId])).get(userId)).not.toBeNull();
+    expect(loaded.snapshot?.revision).toBe(last);
+    const tags = (await eventStore.readStream(streamId)).map((event) => eventTag(event.id));
+    // The newest RECENT_EVENT_IDS, oldest first; the 5 oldest (the registration among them) dropped.
+    expect(loaded.snapshot?.recentEventTags).toHaveLength(RECENT_EVENT_IDS);
+    expect(loaded.snapshot?.recentEventTags).toEqual(tags.slice(5));
   });
 });
 
