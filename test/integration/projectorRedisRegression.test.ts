@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '#adapters/redis/connectRedis';
 import { createRedisReadModels } from '#adapters/redis/redisReadModels';
-import { freePort, isListening } from '#test/support/ports';
+import { freePort } from '#test/support/ports';
 import { bundleProjector, seedSqliteEventStore, startProjectorProcess, type ProjectorBundle } from '#test/support/projectorProcess';
 import { compareWithCleanReplay } from '#test/support/readModelDump';
+import { startPrivateRedis, type PrivateRedis } from '#test/support/redis';
 import { tempDir } from '#test/support/tempDir';
 
 const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> => {
@@ -18,45 +18,21 @@ const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: n
 };
 
 
-/** A private redis-server persisting to an RDB file only, so a snapshot can be taken and put back. */
-const startSnapshotRedis = async (dir: string) => {
-  const port = await freePort();
-  let child: ChildProcess | null = null;
-  const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    const deadline = Date.now() + 10_000;
-    while (!(await isListening(port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-    }
-  };
-  const stop = async (): Promise<void> => {
-    const running = child;
-    if (running === null || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill('SIGKILL');
-    await exited;
-    child = null;
-  };
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, start, stop, rdb: path.join(dir, 'dump.rdb') };
-};
-
 describe('the projector when Redis comes back older than it left (failover, restored snapshot)', () => {
   const dir = tempDir('chronicle-redis-regression-');
   const eventsFile = path.join(dir.path, 'events.sqlite');
+  // A private redis-server persisting to an RDB file only (SAVE), so a snapshot can be taken and put back.
   const redisDir = path.join(dir.path, 'redis');
-  let redis: Awaited<ReturnType<typeof startSnapshotRedis>>;
+  const rdb = path.join(redisDir, 'dump.rdb');
+  let redis: PrivateRedis;
   let bundle: ProjectorBundle;
 
   beforeAll(async () => {
     mkdirSync(redisDir);
-    [redis, bundle] = await Promise.all([startSnapshotRedis(redisDir), bundleProjector()]);
+    [redis, bundle] = await Promise.all([startPrivateRedis({ dir: redisDir }), bundleProjector()]);
   });
   afterAll(async () => {
-    await redis?.stop();
+    await redis?.stop(true);
     bundle?.remove();
     dir.remove();
   });
@@ -84,15 +60,15 @@ describe('the projector when Redis comes back older than it left (failover, rest
       await waitFor('the first head', async () => (await checkpoint()) === firstHead, 20_000);
       await client.sendCommand(['SAVE']);
       const snapshot = path.join(dir.path, 'snapshot.rdb');
-      copyFileSync(redis.rdb, snapshot);
+      copyFileSync(rdb, snapshot);
 
       // 2. more events, applied and acknowledged
       const secondHead = await seedSqliteEventStore(eventsFile, 1500, 22);
       await waitFor('the second head', async () => (await checkpoint()) === secondHead, 20_000);
 
       // 3. Redis comes back from the older snapshot: the second batch of events is gone from it
-      await redis.stop();
-      copyFileSync(snapshot, redis.rdb);
+      await redis.stop(true);
+      copyFileSync(snapshot, rdb);
       await redis.start();
       await waitFor('the restored checkpoint', async () => (await checkpoint()) === firstHead, 10_000);
 

@@ -22,15 +22,11 @@ describe('read-model writes that wait for a replica (WAIT)', () => {
   let primary: PrivateRedis;
   let replica: PrivateRedis;
   let client: RedisClient;
-  let cwd: string;
   const dir = tempDir('chronicle-redis-wait-');
 
   beforeAll(async () => {
-    // A replica writes the RDB it receives into its working directory: run both from a temp dir.
-    cwd = process.cwd();
-    process.chdir(dir.path);
-    [primary, replica] = await Promise.all([startPrivateRedis(), startPrivateRedis()]);
-    process.chdir(cwd);
+    // A replica writes the RDB it receives into its working directory: run both in a temp dir.
+    [primary, replica] = await Promise.all([startPrivateRedis({ dir: dir.path }), startPrivateRedis({ dir: dir.path })]);
     client = await connectRedis(primary.url, { onError: () => undefined });
   });
   afterAll(async () => {

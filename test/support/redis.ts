@@ -33,7 +33,7 @@ export interface PrivateRedis {
   readonly port: number;
   /** Stops the server (SIGTERM, or SIGKILL when hard) and waits until it is gone. */
   stop(hard?: boolean): Promise<void>;
-  /** Starts it again on the same port (empty: no persistence). */
+  /** Starts it again on the same port (empty: no persistence, unless an RDB file was put in its `dir`). */
   start(): Promise<void>;
 }
 
@@ -46,17 +46,26 @@ const waitUntilListening = async (port: number, timeoutMs = 10_000): Promise<voi
   }
 };
 
+export interface PrivateRedisOptions {
+  /**
+   * The server's working directory (`--dir`), where a SAVE or a replica's sync writes its RDB
+   * file (dump.rdb); by default the test process's working directory.
+   */
+  readonly dir?: string;
+}
+
 /** A redis-server of the test's own, for tests that stop and restart it. */
-export const startPrivateRedis = async (): Promise<PrivateRedis> => {
+export const startPrivateRedis = async (options: PrivateRedisOptions = {}): Promise<PrivateRedis> => {
   const port = await freePort();
+  const dir = options.dir === undefined ? [] : ['--dir', options.dir];
   let child: ChildProcess | null = null;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     await waitUntilListening(port);
   };
   const stop = async (hard = false): Promise<void> => {
     const running = child;
-    if (running === null || running.exitCode !== null) return;
+    if (running === null || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
     running.kill(hard ? 'SIGKILL' : 'SIGTERM');
     await exited;
