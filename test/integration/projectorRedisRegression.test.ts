@@ -8,15 +8,7 @@ import { bundleProjector, seedSqliteEventStore, startProjectorProcess, type Proj
 import { compareWithCleanReplay } from '#test/support/readModelDump';
 import { startPrivateRedis, type PrivateRedis } from '#test/support/redis';
 import { tempDir } from '#test/support/tempDir';
-
-const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
-
+import { waitFor } from '#test/support/waiting';
 
 describe('the projector when Redis comes back older than it left (failover, restored snapshot)', () => {
   const dir = tempDir('chronicle-redis-regression-');

@@ -8,18 +8,11 @@ import { freePort } from '#test/support/ports';
 import { bundleProjector, seedSqliteEventStore, startProjectorProcess, type ProjectorBundle } from '#test/support/projectorProcess';
 import { compareWithCleanReplay } from '#test/support/readModelDump';
 import { tempDir } from '#test/support/tempDir';
+import { waitFor } from '#test/support/waiting';
 
 const metricValue = (text: string, name: string): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
-};
-
-const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 };
 
 describe('the projector when Redis restarts under it', () => {

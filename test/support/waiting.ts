@@ -14,6 +14,15 @@ export const eventually = async (check: () => Promise<void> | void, timeoutMs = 
   }
 };
 
+/** Polls `check` until it answers true; after `timeoutMs` fails with "timed out waiting for <what>". */
+export const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
 /** Every item of an async iterable, once it ends. */
 export const collect = async <T>(source: AsyncIterable<T>): Promise<T[]> => {
   const items: T[] = [];
