@@ -9,16 +9,15 @@
  *   npm run bench:lambda -- --from DIR   measure an existing `serverless package --package DIR`
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, extractFunction, handlerModule, node24Binary, packageStage, zipBytes, type CloudFormationTemplate } from '#scripts/lambdaBundles';
+import { REPO_ROOT, ZIP_BUDGET_BYTES, extractFunction, functionResource, handlerModule, node24Binary, packageStage, readPackage, zipBytes, type CloudFormationTemplate } from '#scripts/lambdaBundles';
 import { median } from './support/measure.ts';
 
 const run = promisify(execFile);
 
-const ZIP_BUDGET_BYTES = 1_000_000; // 1 MB, as test/deploy asserts
 const INIT_BUDGET_MS = 250;
 
 const argValue = (name: string): string | undefined => {
@@ -46,8 +45,7 @@ const STORE_SETTINGS: Record<string, Record<string, string>> = {
 };
 
 const productionEnv = (name: string, template: CloudFormationTemplate): Record<string, string> => {
-  const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.['FunctionName']).endsWith(`-${name}`));
-  const variables = ((fn?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+  const variables = ((functionResource(template, name).Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
   const literal = Object.fromEntries(Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string' && !e[0].endsWith('_SECRET_ARN') && !e[0].startsWith('REDIS_')));
   const stores = (literal['CHRONICLE_STORES'] ?? 'eventstore,readmodels').split(',');
   return { ...literal, ...RESOLVED, ...Object.assign({}, ...stores.map((store) => STORE_SETTINGS[store] ?? {})) };
@@ -71,16 +69,7 @@ const workDir = path.join(REPO_ROOT, '.tmp', `lambda-bench-${process.pid}`);
 mkdirSync(workDir, { recursive: true });
 
 try {
-  const packaged = from
-    ? {
-        template: JSON.parse(readFileSync(path.join(from, 'cloudformation-template-update-stack.json'), 'utf8')) as CloudFormationTemplate,
-        zips: new Map(
-          readdirSync(from)
-            .filter((f) => f.endsWith('.zip'))
-            .map((f) => [f.slice(0, -4), path.join(from, f)] as const),
-        ),
-      }
-    : await packageStage('prod', path.join(workDir, 'package'));
+  const packaged = from ? readPackage(from) : await packageStage('prod', path.join(workDir, 'package'));
   const node = await node24Binary();
   const { stdout: nodeVersion } = await run(node, ['--version']);
 

@@ -21,8 +21,14 @@ export interface PackagedStage {
   readonly zips: ReadonlyMap<string, string>;
 }
 
+export interface CloudFormationResource {
+  readonly Type: string;
+  readonly Condition?: string;
+  readonly Properties?: Record<string, unknown>;
+}
+
 export interface CloudFormationTemplate {
-  readonly Resources: Readonly<Record<string, { readonly Type: string; readonly Condition?: string; readonly Properties?: Record<string, unknown> }>>;
+  readonly Resources: Readonly<Record<string, CloudFormationResource>>;
   readonly Conditions?: Readonly<Record<string, unknown>>;
   readonly Outputs?: Readonly<Record<string, unknown>>;
 }
@@ -47,6 +53,11 @@ export const packageStage = async (stage: string, dir: string, params: readonly 
     { cwd: REPO_ROOT, env, maxBuffer: 16 * 1024 * 1024 },
   );
   rmSync(path.join(dir, '.esbuild'), { recursive: true, force: true });
+  return readPackage(dir);
+};
+
+/** A folder `serverless package --package <dir>` wrote: its compiled template and its function zips. */
+export const readPackage = (dir: string): PackagedStage => {
   const template = JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as CloudFormationTemplate;
   const zips = new Map(
     readdirSync(dir)
@@ -55,6 +66,9 @@ export const packageStage = async (stage: string, dir: string, params: readonly 
   );
   return { dir, template, zips };
 };
+
+/** Each function's zip stays under 1 MB (1,000,000 bytes): asserted by test/deploy, reported by `npm run bench:lambda`. */
+export const ZIP_BUDGET_BYTES = 1_000_000;
 
 export const zipBytes = (zip: string): number => statSync(zip).size;
 
@@ -80,9 +94,21 @@ export const node24Binary = (): Promise<string> =>
     return binary;
   }));
 
+/**
+ * The AWS::Lambda::Function resource of a function named in serverless.yml, by the logical id
+ * serverless gives it (its naming.getLambdaLogicalId: `-` → `Dash`, `_` → `Underscore`, first
+ * letter upper case, then `LambdaFunction`).
+ */
+export const functionResource = (template: CloudFormationTemplate, name: string): CloudFormationResource => {
+  const normalized = name.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
+  const id = `${normalized.charAt(0).toUpperCase()}${normalized.slice(1)}LambdaFunction`;
+  const resource = template.Resources[id];
+  if (resource?.Type !== 'AWS::Lambda::Function') throw new Error(`the template has no function ${name} (${id})`);
+  return resource;
+};
+
 /** The handler module of a function, from serverless.yml's `handler: handlers/x.handler`. */
 export const handlerModule = (functionName: string, template: CloudFormationTemplate): string => {
-  const resource = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.['FunctionName']).endsWith(`-${functionName}`));
-  const handler = String(resource?.Properties?.['Handler'] ?? '');
+  const handler = String(functionResource(template, functionName).Properties?.['Handler'] ?? '');
   return `${handler.slice(0, handler.lastIndexOf('.'))}.mjs`;
 };

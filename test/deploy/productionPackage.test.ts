@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsKeyWrapper, type KmsClientLike } from '#adapters/kms/kmsKeyWrapper';
-import { REPO_ROOT, extractFunction, handlerModule, node24Binary, packageStage, zipBytes, type PackagedStage } from '#scripts/lambdaBundles';
+import { REPO_ROOT, ZIP_BUDGET_BYTES, extractFunction, functionResource, handlerModule, node24Binary, packageStage, zipBytes, type PackagedStage } from '#scripts/lambdaBundles';
 import { projectorBundleOptions } from '#scripts/projectorBundle';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { freePort } from '#test/support/ports';
@@ -147,7 +147,7 @@ describe('the compiled production template (serverless package --stage prod, no 
     });
 
     it('are zipped under 1 MB each', () => {
-      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < 1_000_000]).toEqual([name, true]);
+      for (const [name, zip] of packaged.zips) expect([name, zipBytes(zip) < ZIP_BUDGET_BYTES]).toEqual([name, true]);
     });
   });
 
@@ -179,7 +179,7 @@ describe('the compiled production template (serverless package --stage prod, no 
     });
 
     describe.each(Object.entries(ACCESS))('%s', (name, expected) => {
-      const fn = (): Resource => resource(`${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`);
+      const fn = (): Resource => functionResource(packaged.template, name);
       const variables = (): Json => (props(fn())['Environment'] as Json)['Variables'] as Json;
 
       it(`reads only the secrets it needs (${expected.secrets.join(', ')})`, () => {
@@ -222,7 +222,7 @@ describe('the compiled production template (serverless package --stage prod, no 
       await createKmsKeyWrapper({ keyArn, client }).unwrap(wrapped, 'user-1');
       const byReader = [...new Set(sent)];
       const key = { 'Fn::GetAtt': ['DataKeyWrappingKey', 'Arn'] };
-      for (const action of byCommand) expect([action, allowsOn(roleOf(resource('RegisterUserLambdaFunction')), action)]).toEqual([action, [key]]);
+      for (const action of byCommand) expect([action, allowsOn(roleOf(functionResource(packaged.template, 'registerUser')), action)]).toEqual([action, [key]]);
       for (const action of byReader) expect([action, allowsOn('ProjectorTaskRole', action)]).toEqual([action, [key]]);
     });
 
@@ -397,7 +397,7 @@ describe('the bundles on Node 24', () => {
         name,
         dir: await extractFunction(zip, path.join(workDir, 'task', name)),
         module: handlerModule(name, packaged.template),
-        stores: String(((props(resource(`${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`))['Environment'] as Json)['Variables'] as Json)['CHRONICLE_STORES']),
+        stores: String(((props(functionResource(packaged.template, name))['Environment'] as Json)['Variables'] as Json)['CHRONICLE_STORES']),
       })),
     );
     const runner = path.join(workDir, 'invoke.mjs');
