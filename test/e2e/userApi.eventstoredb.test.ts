@@ -5,14 +5,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeEventStoreDBClient, createEventStoreDBClient, createEventStoreDBEventStore } from '#adapters/eventstoredb/index';
+import { closeEventStoreDBClient, createEventStoreDBClient, createEventStoreDBEventStore, snapshotStreamId } from '#adapters/eventstoredb/index';
+import { USER_STREAM_PREFIX } from '#domain/userValues';
+import type { EventStore } from '#ports/eventStore';
 import { DEV_AUDIENCE, DEV_ISSUER, localHttpSecrets, mintDevToken, serveDevJwks } from '#scripts/devIssuer';
 import { startEsdbEmulator, type EsdbEmulator } from '#test/support/esdb-emulator/index';
 import { startServiceStack, type ServiceStack } from '#test/support/serviceStack';
 import { tempDir } from '#test/support/tempDir';
 import { filesHolding, userApiScenarios } from './userApiScenarios.ts';
-
-const connectionStringOf = (emulator: EsdbEmulator | undefined): string => process.env['EVENTSTORE_CONNECTION_STRING']?.trim() || (emulator?.connectionString ?? '');
 
 /**
  * The same flow with the service configured for EventStoreDB: the Lambdas and the projector
@@ -23,11 +23,24 @@ const connectionStringOf = (emulator: EsdbEmulator | undefined): string => proce
 describe('user API end to end, on EventStoreDB', () => {
   let emulator: EsdbEmulator | undefined;
   let stack: ServiceStack | undefined;
+  let connectionString = '';
+  /** Where this run's events begin: a real server also holds earlier runs'. */
+  let runStart = 0n;
+
+  const withEventStore = async <T>(use: (store: EventStore) => Promise<T>): Promise<T> => {
+    const client = createEventStoreDBClient(connectionString);
+    try {
+      return await use(createEventStoreDBEventStore(client));
+    } finally {
+      await closeEventStoreDBClient(client);
+    }
+  };
 
   beforeAll(async () => {
     const realServer = process.env['EVENTSTORE_CONNECTION_STRING']?.trim();
     if (!realServer) emulator = await startEsdbEmulator();
-    const connectionString = realServer || (emulator?.connectionString as string);
+    connectionString = realServer || (emulator?.connectionString as string);
+    runStart = await withEventStore(async (store) => ((await store.headPosition()) ?? -1n) + 1n);
     // A group of this run's own, so a real server's earlier runs do not share its checkpoint.
     stack = await startServiceStack({
       // A snapshot every 2 events, so the scenarios' users are snapshotted (and the erasure check covers them).
@@ -54,14 +67,15 @@ describe('user API end to end, on EventStoreDB', () => {
 
   it('kept snapshots of the scenarios’ users, sealed, in snapshot streams beside the events', async () => {
     if (stack === undefined) throw new Error('the stack did not start');
-    const client = createEventStoreDBClient(connectionStringOf(emulator));
-    try {
-      const found = await createEventStoreDBEventStore(client).readAll({ streamPrefixes: ['snapshot-user-'], maxCount: 5 });
-      expect(found.length).toBeGreaterThan(0);
-      expect(found.every((event) => event.type === 'Snapshot' && String(event.data['payload']).startsWith('A256GCM.'))).toBe(true);
-    } finally {
-      await closeEventStoreDBClient(client);
-    }
+    const found = await withEventStore(async (store) => {
+      // The users this run wrote to, and the newest snapshot of each (none for a stream too short for one).
+      const userStreams = new Set((await store.readAll({ fromPosition: runStart, streamPrefixes: [USER_STREAM_PREFIX] })).map((event) => event.streamId));
+      expect(userStreams.size).toBeGreaterThan(0);
+      const newest = await Promise.all([...userStreams].map((streamId) => store.readStream(snapshotStreamId(streamId), { direction: 'backwards', maxCount: 1 })));
+      return newest.flat();
+    });
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((event) => event.type === 'Snapshot' && String(event.data['payload']).startsWith('A256GCM.'))).toBe(true);
   });
 
   it('logs its requests, and no email address', () => {
