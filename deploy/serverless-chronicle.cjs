@@ -171,10 +171,8 @@ class ChroniclePlugin {
       const logicalId = naming.getLambdaLogicalId(name);
       if (resources[logicalId] === undefined) continue;
       const ref = { Ref: logicalId };
-      if (topic !== undefined) {
-        resources[`${logicalId}ErrorsAlarm`] = alarm(`${name}: the function failed (crash, timeout or init error)`, ref, 'Errors', topic);
-        resources[`${logicalId}ThrottlesAlarm`] = alarm(`${name}: invocations were throttled`, ref, 'Throttles', topic);
-      }
+      resources[`${logicalId}ErrorsAlarm`] = alarm(`${name}: the function failed (crash, timeout or init error)`, ref, 'Errors', topic);
+      resources[`${logicalId}ThrottlesAlarm`] = alarm(`${name}: invocations were throttled`, ref, 'Throttles', topic);
     }
     for (const [group, { value, functions }] of Object.entries(chronicle.reservedConcurrency ?? {})) {
       if (isEmpty(value)) continue;

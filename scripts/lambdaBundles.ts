@@ -29,8 +29,6 @@ export interface CloudFormationResource {
 
 export interface CloudFormationTemplate {
   readonly Resources: Readonly<Record<string, CloudFormationResource>>;
-  readonly Conditions?: Readonly<Record<string, unknown>>;
-  readonly Outputs?: Readonly<Record<string, unknown>>;
 }
 
 /**
