@@ -17,9 +17,9 @@ export interface ReadModelTarget {
   readonly cleanup: () => Promise<void>;
 }
 
-export const memoryTarget = async (): Promise<ReadModelTarget> => ({ readModels: createMemoryReadModels(), cleanup: async () => undefined });
+const memoryTarget = async (): Promise<ReadModelTarget> => ({ readModels: createMemoryReadModels(), cleanup: async () => undefined });
 
-export const sqliteTarget = async (): Promise<ReadModelTarget> => {
+const sqliteTarget = async (): Promise<ReadModelTarget> => {
   const dir = tempDir('chronicle-prop-rm-');
   const readModels = createSqliteReadModels({ path: path.join(dir.path, 'read-models.sqlite') });
   return {
@@ -32,7 +32,7 @@ export const sqliteTarget = async (): Promise<ReadModelTarget> => {
 };
 
 /** A version (key prefix) of its own per run, so runs and tests never mix on the shared server. */
-export const redisTarget = (client: RedisClient) => async (): Promise<ReadModelTarget> => {
+const redisTarget = (client: RedisClient) => async (): Promise<ReadModelTarget> => {
   const version = randomInt(1_000_000_000, 2 ** 47);
   return {
     readModels: createRedisReadModels({ client, version, ownsClient: false }),
