@@ -14,16 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, ZIP_BUDGET_BYTES, extractFunction, functionResource, handlerModule, node24Binary, packageStage, readPackage, zipBytes, type CloudFormationTemplate } from '#scripts/lambdaBundles';
+import { argValue } from './support/args.ts';
 import { median } from './support/measure.ts';
 
 const run = promisify(execFile);
 
 const INIT_BUDGET_MS = 250;
-
-const argValue = (name: string): string | undefined => {
-  const index = process.argv.indexOf(name);
-  return index < 0 ? undefined : process.argv[index + 1];
-};
 
 
 /**
